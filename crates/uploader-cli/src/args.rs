@@ -1,0 +1,72 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use uploader_core::config::ConfigOverrides;
+
+/// Put product photos into S3: resized, stripped of private metadata, recorded so nothing is lost.
+///
+/// Settings come from the config file, then the environment (AWS_S3_BUCKET_NAME, AWS_REGION,
+/// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, CATALOG_UPLOADER_*), then these flags.
+#[derive(Debug, Parser)]
+#[command(name = "uploader", version)]
+pub struct Cli {
+    /// Config file [default: the per-OS config dir's catalog-uploader/config.toml]
+    #[arg(long, global = true, env = "CATALOG_UPLOADER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the local database and staged files live
+    #[arg(long, global = true, env = "CATALOG_UPLOADER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Bucket to upload to
+    #[arg(long, global = true)]
+    pub bucket: Option<String>,
+    /// Region of the bucket
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Custom endpoint for S3-compatible stores, e.g. http://127.0.0.1:8333
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+    /// Key prefix [default: products/]
+    #[arg(long, global = true)]
+    pub prefix: Option<String>,
+    /// Path-style addressing [default: on when --endpoint is set]
+    #[arg(long, global = true)]
+    pub path_style: Option<bool>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resize and upload photos (files or folders). Exits 0 only if every file was uploaded.
+    Upload {
+        /// SKU for every file; otherwise read from each file name (naming.sku_pattern)
+        #[arg(long)]
+        sku: Option<String>,
+        /// Print a machine-readable report instead of the progress bar
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the jobs recorded in the local database
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    pub fn overrides(&self) -> ConfigOverrides {
+        ConfigOverrides {
+            config_file: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            bucket: self.bucket.clone(),
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            prefix: self.prefix.clone(),
+            path_style: self.path_style,
+        }
+    }
+}

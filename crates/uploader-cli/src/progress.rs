@@ -1,0 +1,59 @@
+//! The progress bar, fed by the core's events; hidden when not on a terminal or with --json.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use uploader_core::Uploader;
+use uploader_core::events::Event;
+
+pub struct Follower {
+    bar: ProgressBar,
+    task: JoinHandle<()>,
+}
+
+pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], visible: bool) -> Follower {
+    let bar = if visible {
+        ProgressBar::new(ids.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut events = uploader.subscribe();
+    let ours: HashSet<i64> = ids.iter().copied().collect();
+    let shown = bar.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(Event::JobChanged(job)) if ours.contains(&job.id) => {
+                    if job.state.is_terminal() {
+                        shown.inc(1);
+                    }
+                    let name = job
+                        .source_path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    shown.set_message(format!("{name}: {}", job.state));
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+    Follower { bar, task }
+}
+
+impl Follower {
+    pub async fn finish(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        self.bar.finish_and_clear();
+    }
+}

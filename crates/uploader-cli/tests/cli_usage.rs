@@ -1,0 +1,61 @@
+//! The command line's contract, without a server: usage errors, and `status` on a new database.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_uploader");
+
+fn uploader(data_dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("HOME", data_dir)
+        .arg("--data-dir")
+        .arg(data_dir.join("data"));
+    cmd
+}
+
+#[test]
+fn upload_without_paths_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = uploader(dir.path()).arg("upload").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PATHS"));
+}
+
+#[test]
+fn status_on_a_new_data_dir_reports_nothing_and_needs_no_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = uploader(dir.path())
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"files": [], "uploaded": 0, "failed": 0, "pending": 0})
+    );
+    assert!(dir.path().join("data/uploader.sqlite3").exists());
+}
+
+#[test]
+fn a_broken_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[s3\n").unwrap();
+    let out = uploader(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("invalid config file"),
+        "{stderr}"
+    );
+}

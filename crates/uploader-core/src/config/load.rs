@@ -1,0 +1,232 @@
+//! Layering: defaults, then the TOML file, then the environment, then flags; later wins.
+
+use std::path::{Path, PathBuf};
+
+use super::{AppDirs, Config};
+use crate::{Error, Result};
+
+/// Names the config file instead of the per-OS default.
+pub const ENV_CONFIG: &str = "CATALOG_UPLOADER_CONFIG";
+/// Where the database and staged files live.
+pub const ENV_DATA_DIR: &str = "CATALOG_UPLOADER_DATA_DIR";
+/// `true`/`false`: path-style addressing, for S3-compatible servers.
+pub const ENV_PATH_STYLE: &str = "CATALOG_UPLOADER_S3_PATH_STYLE";
+/// The key prefix, `products/` by default.
+pub const ENV_KEY_PREFIX: &str = "CATALOG_UPLOADER_KEY_PREFIX";
+
+/// What flags say; `None` leaves the layer below in force.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOverrides {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub prefix: Option<String>,
+    pub path_style: Option<bool>,
+}
+
+/// Builds the effective config. `env` reads a variable; pass `|k| std::env::var(k).ok()`.
+/// The result is not validated, so that a window can open and say what is missing.
+pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let dirs = AppDirs::detect();
+
+    let named = flags
+        .config_file
+        .clone()
+        .or_else(|| env(ENV_CONFIG).map(PathBuf::from));
+    let mut config = match (&named, &dirs) {
+        (Some(path), _) => read_file(path)?,
+        (None, Ok(dirs)) if dirs.config_file.exists() => read_file(&dirs.config_file)?,
+        _ => Config::default(),
+    };
+
+    let s3 = &mut config.s3;
+    let overlay = |slot: &mut String, value: Option<String>| {
+        if let Some(v) = value {
+            *slot = v;
+        }
+    };
+    overlay(&mut s3.bucket, env("AWS_S3_BUCKET_NAME"));
+    overlay(
+        &mut s3.region,
+        env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
+    );
+    overlay(&mut s3.prefix, env(ENV_KEY_PREFIX));
+    if let Some(e) = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL")) {
+        s3.endpoint = Some(e);
+    }
+    if let Some(v) = env(ENV_PATH_STYLE) {
+        s3.path_style = Some(parse_bool(ENV_PATH_STYLE, &v)?);
+    }
+    if let Some(d) = env(ENV_DATA_DIR) {
+        config.data_dir = Some(PathBuf::from(d));
+    }
+
+    overlay(&mut s3.bucket, flags.bucket.clone());
+    overlay(&mut s3.region, flags.region.clone());
+    overlay(&mut s3.prefix, flags.prefix.clone());
+    if flags.endpoint.is_some() {
+        s3.endpoint = flags.endpoint.clone();
+    }
+    if flags.path_style.is_some() {
+        s3.path_style = flags.path_style;
+    }
+    if flags.data_dir.is_some() {
+        config.data_dir = flags.data_dir.clone();
+    }
+
+    if !s3.prefix.is_empty() && !s3.prefix.ends_with('/') {
+        s3.prefix.push('/');
+    }
+    if config.data_dir.is_none() {
+        config.data_dir = Some(dirs?.data_dir);
+    }
+    Ok(config)
+}
+
+fn read_file(path: &Path) -> Result<Config> {
+    let setting = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(&setting, format!("cannot read the config file: {e}")))?;
+    toml::from_str(&text).map_err(|e| Error::config(setting, format!("invalid config file: {e}")))
+}
+
+fn parse_bool(setting: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::config(
+            setting,
+            format!("`{value}` is not true or false"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load_with(flags: &ConfigOverrides, vars: &[(&str, &str)]) -> Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load(flags, &|k| vars.get(k).cloned())
+    }
+
+    fn isolated() -> (tempfile::TempDir, ConfigOverrides) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, "").unwrap();
+        let flags = ConfigOverrides {
+            config_file: Some(file),
+            data_dir: Some(dir.path().join("data")),
+            ..Default::default()
+        };
+        (dir, flags)
+    }
+
+    #[test]
+    fn company_env_names_fill_the_s3_settings() {
+        let (_d, flags) = isolated();
+        let c = load_with(
+            &flags,
+            &[
+                ("AWS_S3_BUCKET_NAME", "catalog"),
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.s3.bucket, "catalog");
+        assert_eq!(c.s3.region, "eu-west-1");
+        assert_eq!(c.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(c.s3.uses_path_style());
+        assert_eq!(c.s3.prefix, "products/");
+    }
+
+    #[test]
+    fn flags_beat_env_and_env_beats_the_file() {
+        let (dir, mut flags) = isolated();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "[s3]\nbucket = \"from-file\"\nregion = \"file-region\"\nprefix = \"file/\"\n",
+        )
+        .unwrap();
+        flags.bucket = Some("from-flag".into());
+        let c = load_with(
+            &flags,
+            &[
+                ("AWS_S3_BUCKET_NAME", "from-env"),
+                ("AWS_REGION", "env-region"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.s3.bucket, "from-flag");
+        assert_eq!(c.s3.region, "env-region");
+        assert_eq!(c.s3.prefix, "file/");
+    }
+
+    #[test]
+    fn a_prefix_without_slash_gets_one() {
+        let (_d, flags) = isolated();
+        let c = load_with(&flags, &[(ENV_KEY_PREFIX, "shop")]).unwrap();
+        assert_eq!(c.s3.prefix, "shop/");
+    }
+
+    #[test]
+    fn path_style_switch_is_parsed_or_named_when_wrong() {
+        let (_d, flags) = isolated();
+        let c = load_with(
+            &flags,
+            &[
+                ("AWS_ENDPOINT_URL", "http://x:1"),
+                (ENV_PATH_STYLE, "false"),
+            ],
+        )
+        .unwrap();
+        assert!(!c.s3.uses_path_style());
+        let err = load_with(&flags, &[(ENV_PATH_STYLE, "maybe")]).unwrap_err();
+        assert!(err.to_string().contains(ENV_PATH_STYLE), "{err}");
+    }
+
+    #[test]
+    fn a_broken_config_file_is_named_with_the_reason() {
+        let (dir, flags) = isolated();
+        std::fs::write(dir.path().join("config.toml"), "[s3]\nbucket = 3\n").unwrap();
+        let err = load_with(&flags, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("config.toml") && err.contains("invalid config file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_named_config_file_that_is_missing_is_an_error() {
+        let (dir, mut flags) = isolated();
+        flags.config_file = Some(dir.path().join("nope.toml"));
+        assert!(load_with(&flags, &[]).is_err());
+    }
+
+    #[test]
+    fn variants_come_from_the_file() {
+        let (dir, flags) = isolated();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[[variant]]\nname = \"zoom\"\nlongest_edge = 3000\n[[variant]]\nname = \"card\"\nlongest_edge = 600\nquality = 70\n",
+        )
+        .unwrap();
+        let c = load_with(&flags, &[]).unwrap();
+        let v: Vec<_> = c
+            .variants
+            .iter()
+            .map(|v| (v.name.as_str(), v.longest_edge, v.quality))
+            .collect();
+        assert_eq!(v, [("zoom", 3000, 85), ("card", 600, 70)]);
+    }
+}

@@ -1,0 +1,277 @@
+//! Settings: what the file, the environment and flags say, merged into one checked [`Config`].
+//!
+//! Secrets never live here: credentials come from the AWS chain (env, profile, role).
+
+mod dirs;
+mod load;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+pub use dirs::AppDirs;
+pub use load::{ConfigOverrides, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_PATH_STYLE, load};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub s3: S3Settings,
+    pub naming: NamingSettings,
+    pub upload: UploadSettings,
+    #[serde(rename = "variant")]
+    pub variants: Vec<VariantSpec>,
+    /// Where the SQLite database and staged files live; the per-OS data dir when unset.
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    /// A custom endpoint for S3-compatible stores, e.g. `http://127.0.0.1:8333`.
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`host/bucket/key`); defaults to on whenever `endpoint` is set,
+    /// since `bucket.localhost` does not resolve.
+    pub path_style: Option<bool>,
+    /// Every key starts with this; always ends with `/`.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NamingSettings {
+    /// How a SKU is read from a file stem: `{sku}` captures it, other `{name}`s match anything.
+    pub sku_pattern: String,
+    /// The key below the prefix: `{sku}`, `{stem}`, `{variant}` and `{ext}` are filled in.
+    pub key_template: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Files worked on at once.
+    pub concurrency: usize,
+}
+
+/// One rendition of every photo, e.g. `large` at 2000 px on the longest edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    pub name: String,
+    pub longest_edge: u32,
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+}
+
+fn default_quality() -> u8 {
+    85
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            s3: S3Settings::default(),
+            naming: NamingSettings::default(),
+            upload: UploadSettings::default(),
+            variants: vec![
+                VariantSpec {
+                    name: "large".into(),
+                    longest_edge: 2000,
+                    quality: 85,
+                },
+                VariantSpec {
+                    name: "thumb".into(),
+                    longest_edge: 400,
+                    quality: 80,
+                },
+            ],
+            data_dir: None,
+        }
+    }
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            region: String::new(),
+            endpoint: None,
+            path_style: None,
+            prefix: "products/".into(),
+        }
+    }
+}
+
+impl Default for NamingSettings {
+    fn default() -> Self {
+        Self {
+            sku_pattern: "{sku}_{rest}".into(),
+            key_template: "{sku}/{stem}-{variant}.{ext}".into(),
+        }
+    }
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self { concurrency: 4 }
+    }
+}
+
+impl S3Settings {
+    pub fn uses_path_style(&self) -> bool {
+        self.path_style.unwrap_or(self.endpoint.is_some())
+    }
+
+    /// The region to sign for: S3-compatible servers accept any, AWS needs the bucket's.
+    pub fn effective_region(&self) -> &str {
+        if self.region.is_empty() {
+            "us-east-1"
+        } else {
+            &self.region
+        }
+    }
+}
+
+impl Config {
+    /// Checks what can be checked without the network, naming the setting that is wrong.
+    pub fn validate(&self) -> Result<()> {
+        if self.s3.bucket.trim().is_empty() {
+            return Err(Error::config(
+                "s3.bucket",
+                "no bucket is set: put `bucket = \"...\"` under [s3] in the config file or set AWS_S3_BUCKET_NAME",
+            ));
+        }
+        if let Some(endpoint) = &self.s3.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(Error::config(
+                "s3.endpoint",
+                format!("`{endpoint}` is not a URL: it must start with http:// or https://"),
+            ));
+        }
+        if !self.s3.prefix.is_empty() && !self.s3.prefix.ends_with('/') {
+            return Err(Error::config("s3.prefix", "must end with `/`"));
+        }
+        if self.s3.prefix.starts_with('/') || self.s3.prefix.split('/').any(|p| p == "..") {
+            return Err(Error::config(
+                "s3.prefix",
+                format!("`{}` must be relative, without `..`", self.s3.prefix),
+            ));
+        }
+        if self.variants.is_empty() {
+            return Err(Error::config(
+                "variant",
+                "at least one [[variant]] is needed",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for v in &self.variants {
+            let setting = format!("variant.{}", v.name);
+            if v.name.is_empty()
+                || !v
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(Error::config(
+                    setting,
+                    "a variant name may hold only letters, digits, `-` and `_`",
+                ));
+            }
+            if !names.insert(&v.name) {
+                return Err(Error::config(setting, "variant names must be unique"));
+            }
+            if !(16..=16384).contains(&v.longest_edge) {
+                return Err(Error::config(
+                    setting + ".longest_edge",
+                    "must be between 16 and 16384 pixels",
+                ));
+            }
+            if !(1..=100).contains(&v.quality) {
+                return Err(Error::config(
+                    setting + ".quality",
+                    "must be between 1 and 100",
+                ));
+            }
+        }
+        if !self.naming.sku_pattern.contains("{sku}") {
+            return Err(Error::config("naming.sku_pattern", "must contain `{sku}`"));
+        }
+        if !self.naming.key_template.contains("{variant}") {
+            return Err(Error::config(
+                "naming.key_template",
+                "must contain `{variant}`, or the variants of one photo would overwrite each other",
+            ));
+        }
+        if self.upload.concurrency == 0 || self.upload.concurrency > 64 {
+            return Err(Error::config(
+                "upload.concurrency",
+                "must be between 1 and 64",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        let mut c = Config::default();
+        c.s3.bucket = "catalog".into();
+        c
+    }
+
+    #[test]
+    fn defaults_with_a_bucket_are_valid() {
+        assert!(valid().validate().is_ok());
+    }
+
+    #[test]
+    fn each_wrong_setting_is_named() {
+        type Spoil = fn(&mut Config);
+        let cases: Vec<(&str, Spoil)> = vec![
+            ("s3.bucket", |c| c.s3.bucket.clear()),
+            ("s3.endpoint", |c| {
+                c.s3.endpoint = Some("localhost:8333".into())
+            }),
+            ("s3.prefix", |c| c.s3.prefix = "products".into()),
+            ("s3.prefix", |c| c.s3.prefix = "../x/".into()),
+            ("variant", |c| c.variants.clear()),
+            ("variant.large.longest_edge", |c| {
+                c.variants[0].longest_edge = 0
+            }),
+            ("variant.thumb.quality", |c| c.variants[1].quality = 0),
+            ("variant.large", |c| c.variants[1].name = "large".into()),
+            ("naming.sku_pattern", |c| {
+                c.naming.sku_pattern = "{stem}".into()
+            }),
+            ("naming.key_template", |c| {
+                c.naming.key_template = "{sku}.jpg".into()
+            }),
+            ("upload.concurrency", |c| c.upload.concurrency = 0),
+        ];
+        for (setting, spoil) in cases {
+            let mut c = valid();
+            spoil(&mut c);
+            match c.validate() {
+                Err(Error::Config { setting: s, .. }) => assert_eq!(s, setting),
+                other => panic!("{setting}: expected a config error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn path_style_follows_a_custom_endpoint_unless_set() {
+        let mut s = S3Settings::default();
+        assert!(!s.uses_path_style());
+        s.endpoint = Some("http://127.0.0.1:8333".into());
+        assert!(s.uses_path_style());
+        s.path_style = Some(false);
+        assert!(!s.uses_path_style());
+    }
+}

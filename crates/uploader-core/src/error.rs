@@ -1,0 +1,77 @@
+//! Errors the core reports. Each names the file or setting concerned and the reason.
+
+use std::path::PathBuf;
+
+use crate::queue::JobState;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is missing or wrong; `setting` is its name as the user writes it.
+    #[error("setting `{setting}`: {reason}")]
+    Config { setting: String, reason: String },
+
+    /// A source file could not be turned into variants.
+    #[error("{}: {reason}", path.display())]
+    Image { path: PathBuf, reason: String },
+
+    #[error("local database {}: {source}", path.display())]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("local database: {0}")]
+    Sql(#[from] rusqlite::Error),
+
+    #[error("job {job} is {actual}, not {expected}")]
+    StateConflict {
+        job: i64,
+        expected: JobState,
+        actual: JobState,
+    },
+
+    #[error("no job {0}")]
+    NoSuchJob(i64),
+
+    #[error("upload of `{key}` failed: {reason}")]
+    Upload { key: String, reason: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn config(setting: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A stable machine-readable code, for the UI and `--json` output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "config",
+            Error::Image { .. } => "image",
+            Error::Store { .. } | Error::Sql(_) => "store",
+            Error::StateConflict { .. } => "state_conflict",
+            Error::NoSuchJob(_) => "no_such_job",
+            Error::Upload { .. } => "upload",
+            Error::Io { .. } => "io",
+        }
+    }
+}

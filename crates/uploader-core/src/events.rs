@@ -1,0 +1,44 @@
+//! What the core announces: the window and the CLI follow the queue through these.
+
+use tokio::sync::broadcast;
+
+use crate::store::JobRecord;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A job was recorded.
+    JobAdded(JobRecord),
+    /// A job changed state (queued, processing, uploading, uploaded, failed).
+    JobChanged(JobRecord),
+    /// The server confirmed more bytes of a job.
+    Progress {
+        job_id: i64,
+        bytes_done: u64,
+        bytes_total: u64,
+    },
+}
+
+/// A broadcast bus; a subscriber that falls behind loses old events, never blocks the core.
+#[derive(Debug, Clone)]
+pub struct EventBus(broadcast::Sender<Event>);
+
+impl EventBus {
+    pub fn new() -> Self {
+        Self(broadcast::channel(4096).0)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.0.subscribe()
+    }
+
+    pub fn send(&self, event: Event) {
+        // No subscriber is fine: the database holds the truth.
+        let _ = self.0.send(event);
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,20 @@
+//! Catalog Uploader's domain: everything the app and the CLI do, with no window and no Tauri.
+//!
+//! A dropped path becomes a job in SQLite before anything else happens ([`store`]); the
+//! [`pipeline`] renders its variants; a [`transport`] puts them in S3; every change is
+//! announced on the [`events`] bus. [`Uploader`] ties these together.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod intake;
+pub mod naming;
+pub mod pipeline;
+pub mod queue;
+pub mod store;
+pub mod transport;
+mod uploader;
+
+pub use error::{Error, Result};
+pub use uploader::Uploader;

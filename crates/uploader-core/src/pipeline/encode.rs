@@ -1,0 +1,56 @@
+//! Encoding from pixels only, so none of the source's metadata (GPS, serials) can survive.
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageEncoder, RgbImage};
+
+pub fn jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
+    let rgb = flatten_on_white(image);
+    let mut out = Vec::with_capacity(rgb.as_raw().len() / 8);
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .write_image(
+            rgb.as_raw(),
+            rgb.width(),
+            rgb.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// JPEG has no alpha: transparent pixels become white, as storefronts show them.
+fn flatten_on_white(image: &DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let rgba = image.to_rgba8();
+    let mut rgb = RgbImage::new(rgba.width(), rgba.height());
+    for (dst, src) in rgb.pixels_mut().zip(rgba.pixels()) {
+        let a = u32::from(src[3]);
+        for c in 0..3 {
+            dst[c] = ((u32::from(src[c]) * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+    }
+    rgb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgba, RgbaImage};
+
+    #[test]
+    fn transparent_pixels_become_white_and_opaque_ones_keep_their_colour() {
+        let mut img = RgbaImage::new(2, 1);
+        img.put_pixel(0, 0, Rgba([0, 0, 0, 0]));
+        img.put_pixel(1, 0, Rgba([10, 20, 30, 255]));
+        let rgb = flatten_on_white(&DynamicImage::ImageRgba8(img));
+        assert_eq!(rgb.get_pixel(0, 0).0, [255, 255, 255]);
+        assert_eq!(rgb.get_pixel(1, 0).0, [10, 20, 30]);
+    }
+
+    #[test]
+    fn same_pixels_give_same_bytes() {
+        let img = DynamicImage::new_rgb8(64, 48);
+        assert_eq!(jpeg(&img, 85).unwrap(), jpeg(&img, 85).unwrap());
+    }
+}

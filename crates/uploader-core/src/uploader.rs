@@ -1,0 +1,256 @@
+//! The service both front ends drive: record dropped files as jobs, then render and upload
+//! them with bounded concurrency, announcing every step on the event bus.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::task::JoinSet;
+
+use crate::clock::SystemClock;
+use crate::config::{AppDirs, Config};
+use crate::events::{Event, EventBus};
+use crate::naming::{KeyTemplate, SkuPattern};
+use crate::pipeline::{self, Limits, Rendition};
+use crate::queue::JobState;
+use crate::store::{JobRecord, NewJob, Store, VariantRecord};
+use crate::transport::{PutObject, S3Direct, Transport};
+use crate::{Error, Result};
+
+pub struct Uploader {
+    config: Config,
+    store: Store,
+    transport: Arc<dyn Transport>,
+    events: EventBus,
+    limits: Limits,
+    sku_pattern: SkuPattern,
+    keys: KeyTemplate,
+    staging: PathBuf,
+    wake: Notify,
+}
+
+impl Uploader {
+    /// Opens the data dir named by `config` and uploads in direct mode with the AWS chain.
+    pub async fn open(config: Config) -> Result<Arc<Self>> {
+        config.validate()?;
+        let transport = Arc::new(S3Direct::from_chain(&config.s3).await);
+        Self::with_transport(config, transport)
+    }
+
+    /// Like [`Uploader::open`] with a transport of the caller's choosing.
+    pub fn with_transport(config: Config, transport: Arc<dyn Transport>) -> Result<Arc<Self>> {
+        config.validate()?;
+        let data_dir = config
+            .data_dir
+            .clone()
+            .ok_or_else(|| Error::config("data_dir", "not set"))?;
+        let store = Store::open(&AppDirs::database(&data_dir), Arc::new(SystemClock))?;
+        // Work interrupted by a crash or a closed window starts again.
+        store.requeue_interrupted()?;
+        Ok(Arc::new(Self {
+            sku_pattern: SkuPattern::parse(&config.naming.sku_pattern),
+            keys: KeyTemplate::new(&config.s3.prefix, &config.naming.key_template),
+            staging: AppDirs::staging(&data_dir),
+            limits: Limits::default(),
+            events: EventBus::new(),
+            wake: Notify::new(),
+            store,
+            transport,
+            config,
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn destination(&self) -> String {
+        self.transport.describe()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Records a job for every file in `paths` (folders are walked) before any work starts.
+    /// `sku` applies to all of them; otherwise each file's SKU is read from its name.
+    pub fn enqueue(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Vec<JobRecord>> {
+        let jobs: Vec<NewJob> = crate::intake::expand(paths)
+            .into_iter()
+            .map(|source_path| {
+                let sku = match sku {
+                    Some(s) => s.to_string(),
+                    None => self.sku_pattern.sku_of(&stem(&source_path)).to_string(),
+                };
+                NewJob { source_path, sku }
+            })
+            .collect();
+        let records = self.store.insert_jobs(&jobs)?;
+        for record in &records {
+            self.events.send(Event::JobAdded(record.clone()));
+        }
+        self.wake.notify_one();
+        Ok(records)
+    }
+
+    /// Works until the queue is empty, `upload.concurrency` files at a time.
+    pub async fn run_pending(self: &Arc<Self>) -> Result<()> {
+        let slots = Arc::new(Semaphore::new(self.config.upload.concurrency));
+        let mut running = JoinSet::new();
+        loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let Some(job) = self.claim_next()? else { break };
+            let this = Arc::clone(self);
+            running.spawn(async move {
+                this.work(job).await;
+                drop(slot);
+            });
+        }
+        while running.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Runs the queue for as long as the app lives, waking when files are added.
+    pub async fn run_forever(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.run_pending().await {
+                // The store failed; wait and try again rather than stop the app's queue.
+                eprintln!("queue: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    /// Takes the oldest queued job; a job another worker claimed first is skipped.
+    fn claim_next(&self) -> Result<Option<JobRecord>> {
+        loop {
+            let Some(&id) = self.store.queued(1)?.first() else {
+                return Ok(None);
+            };
+            match self
+                .store
+                .transition(id, JobState::Queued, JobState::Processing)
+            {
+                Ok(job) => {
+                    self.events.send(Event::JobChanged(job.clone()));
+                    return Ok(Some(job));
+                }
+                Err(Error::StateConflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn work(&self, job: JobRecord) {
+        let id = job.id;
+        let outcome = self.process_and_upload(job).await;
+        let record = match outcome {
+            Ok(record) => Ok(record),
+            Err((from, message)) => self.store.fail(id, from, &message),
+        };
+        match record {
+            Ok(record) => self.events.send(Event::JobChanged(record)),
+            Err(e) => eprintln!("job {id}: cannot record its outcome: {e}"),
+        }
+    }
+
+    /// Returns the finished record, or the state the job failed in and why.
+    async fn process_and_upload(&self, job: JobRecord) -> Result<JobRecord, (JobState, String)> {
+        let processing = |e: Error| (JobState::Processing, e.to_string());
+        let uploading = |e: Error| (JobState::Uploading, e.to_string());
+
+        let source = job.source_path.clone();
+        let variants = self.config.variants.clone();
+        let limits = self.limits;
+        let renditions =
+            tokio::task::spawn_blocking(move || pipeline::render(&source, &variants, &limits))
+                .await
+                .map_err(|e| {
+                    (
+                        JobState::Processing,
+                        format!(
+                            "{}: the image pipeline crashed: {e}",
+                            job.source_path.display()
+                        ),
+                    )
+                })?
+                .map_err(processing)?;
+
+        let staged = self.stage(&job, &renditions).map_err(processing)?;
+        let job = self.store.stage(job.id, &staged).map_err(processing)?;
+        self.events.send(Event::JobChanged(job.clone()));
+
+        for (variant, rendition) in job.variants.iter().zip(renditions) {
+            let object = PutObject {
+                key: variant.object_key.clone(),
+                body: rendition.bytes,
+                content_type: variant.content_type.clone(),
+                sha256: variant.sha256.clone(),
+            };
+            self.transport.put_object(object).await.map_err(|e| {
+                (
+                    JobState::Uploading,
+                    format!(
+                        "{}: upload of `{}` failed: {e}",
+                        job.source_path.display(),
+                        variant.object_key
+                    ),
+                )
+            })?;
+            let progress = self
+                .store
+                .variant_uploaded(job.id, &variant.name)
+                .map_err(uploading)?;
+            self.events.send(Event::Progress {
+                job_id: job.id,
+                bytes_done: progress.bytes_done,
+                bytes_total: progress.bytes_total,
+            });
+        }
+        let done = self
+            .store
+            .transition(job.id, JobState::Uploading, JobState::Uploaded)
+            .map_err(uploading)?;
+        // Staged copies are only needed until the server has confirmed them.
+        let _ = std::fs::remove_dir_all(self.staging.join(job.id.to_string()));
+        Ok(done)
+    }
+
+    /// Writes the renditions where a restart can find them, and names their keys.
+    fn stage(&self, job: &JobRecord, renditions: &[Rendition]) -> Result<Vec<VariantRecord>> {
+        let dir = self.staging.join(job.id.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let stem = stem(&job.source_path);
+        renditions
+            .iter()
+            .map(|r| {
+                let staged_path = dir.join(format!("{}.{}", r.variant, r.extension));
+                std::fs::write(&staged_path, &r.bytes).map_err(|e| Error::io(&staged_path, e))?;
+                Ok(VariantRecord {
+                    object_key: self.keys.key(&job.sku, &stem, &r.variant, r.extension),
+                    name: r.variant.clone(),
+                    content_type: r.content_type.to_string(),
+                    width: r.width,
+                    height: r.height,
+                    bytes: r.bytes.len() as u64,
+                    sha256: r.sha256.clone(),
+                    staged_path: Some(staged_path),
+                    uploaded: false,
+                })
+            })
+            .collect()
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs the app on a self-contained local setup: a SeaweedFS S3 server with a bucket (data kept in
+# .local/), a config pointing at it, and the app's own data dir there too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "run: there is no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open." >&2
+  echo "     Run this from a desktop session, or under a virtual display: xvfb-run -a scripts/run.sh" >&2
+  exit 1
+fi
+
+bash scripts/setup.sh
+(cd ui && npm run --silent build)
+cargo build --workspace --bins
+
+LOCAL="$PWD/.local"
+mkdir -p "$LOCAL/s3/data" "$LOCAL/app"
+BUCKET=catalog-local
+# Keys for the local server only; generated once, never used anywhere else.
+if [ ! -f "$LOCAL/s3/identities.json" ]; then
+  KEY="local-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  SECRET="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  printf '{"identities":[{"name":"local","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}\n' \
+    "$KEY" "$SECRET" > "$LOCAL/s3/identities.json"
+  chmod 600 "$LOCAL/s3/identities.json"
+fi
+KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]["accessKey"])' "$LOCAL/s3/identities.json")
+SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]["secretKey"])' "$LOCAL/s3/identities.json")
+
+# Twelve free loopback ports for SeaweedFS's servers.
+read -r -a P <<< "$(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(12)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')"
+
+weed mini -dir="$LOCAL/s3/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -bucket="$BUCKET" \
+  -s3.config="$LOCAL/s3/identities.json" -s3.port="${P[0]}" -s3.port.grpc="${P[1]}" \
+  -master.port="${P[2]}" -master.port.grpc="${P[3]}" -volume.port="${P[4]}" -volume.port.grpc="${P[5]}" \
+  -filer.port="${P[6]}" -filer.port.grpc="${P[7]}" -admin.port="${P[8]}" -admin.port.grpc="${P[9]}" \
+  -webdav.port="${P[10]}" -metricsPort="${P[11]}" > "$LOCAL/s3/weed.log" 2>&1 &
+WEED=$!
+trap 'kill $WEED 2>/dev/null || true; wait $WEED 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:${P[0]}/" && break
+  kill -0 $WEED 2>/dev/null || { echo "run: SeaweedFS did not start; see $LOCAL/s3/weed.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+export AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
+export AWS_S3_BUCKET_NAME="$BUCKET" AWS_ENDPOINT_URL="http://127.0.0.1:${P[0]}"
+export CATALOG_UPLOADER_DATA_DIR="$LOCAL/app"
+# An empty config file here keeps a developer's own config out of the local setup.
+touch "$LOCAL/config.toml"
+export CATALOG_UPLOADER_CONFIG="$LOCAL/config.toml"
+
+echo "Local S3 at $AWS_ENDPOINT_URL, bucket $BUCKET (data in .local/s3); app data in .local/app."
+./target/debug/catalog-uploader

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, UI checks and unit tests, Rust tests against a real SeaweedFS,
+# and the real app window driven through WebDriver under Xvfb. .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "UI: type check, unit tests, build"
+(cd ui && npm run --silent check && npm test --silent && npm run --silent build)
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests (real SeaweedFS, real SQLite files)"
+cargo test --workspace --locked
+
+step "window e2e (tauri-driver + WebKitWebDriver under Xvfb)"
+cargo test --workspace --locked --test e2e_window -- --ignored

@@ -1,0 +1,67 @@
+//! Generates `ui/src/bindings.ts` from the Rust types, so the UI cannot drift from the shell.
+//! `UPDATE_BINDINGS=1 cargo test --lib bindings` rewrites the file; otherwise the test fails
+//! when it is stale.
+
+use ts_rs::TS;
+
+use crate::dto::{AppStatus, CommandError, JOB_EVENT, JobEvent, JobStateView, JobView};
+
+/// The whole TypeScript file: types, the event name, and each command's arguments and result.
+pub fn typescript() -> String {
+    let cfg = ts_rs::Config::default();
+    let decls = [
+        JobView::decl(&cfg),
+        JobStateView::decl(&cfg),
+        JobEvent::decl(&cfg),
+        CommandError::decl(&cfg),
+        AppStatus::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!("export const JOB_EVENT = {JOB_EVENT:?};\n\n"));
+    out.push_str("/** Each command's arguments and result; errors are `CommandError`. */\nexport type Commands = {\n");
+    let commands = [
+        (
+            "add_paths",
+            "{ paths: Array<string> }",
+            format!("Array<{}>", JobView::name(&cfg)),
+        ),
+        (
+            "list_jobs",
+            "Record<string, never>",
+            format!("Array<{}>", JobView::name(&cfg)),
+        ),
+        ("app_status", "Record<string, never>", AppStatus::name(&cfg)),
+    ];
+    for (name, args, result) in commands {
+        out.push_str(&format!(
+            "  {name}: {{ args: {args}; result: {result} }};\n"
+        ));
+    }
+    out.push_str("};\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ui_bindings_match_the_rust_types() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings.ts");
+        let want = super::typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: run `UPDATE_BINDINGS=1 cargo test --lib bindings` and commit it",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! The shapes the UI sees. TypeScript types are generated from these (see `bindings.rs`).
+
+use serde::Serialize;
+use ts_rs::TS;
+use uploader_core::queue::JobState;
+use uploader_core::store::JobRecord;
+
+/// One source file in the job list.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub file_name: String,
+    pub source_path: String,
+    pub sku: String,
+    pub state: JobStateView,
+    #[ts(type = "number")]
+    pub bytes_done: u64,
+    #[ts(type = "number")]
+    pub bytes_total: u64,
+    pub keys: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStateView {
+    Queued,
+    Processing,
+    Uploading,
+    Uploaded,
+    Failed,
+}
+
+/// What the window is told as the queue moves, on the event named [`JOB_EVENT`].
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum JobEvent {
+    Added {
+        job: JobView,
+    },
+    Changed {
+        job: JobView,
+    },
+    Progress {
+        #[ts(type = "number")]
+        job_id: i64,
+        #[ts(type = "number")]
+        bytes_done: u64,
+        #[ts(type = "number")]
+        bytes_total: u64,
+    },
+}
+
+pub const JOB_EVENT: &str = "job-event";
+
+/// Every command error: a stable code for the UI's logic, a sentence for people.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+/// Where uploads go, or what keeps the app from uploading.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub ready: bool,
+    pub destination: Option<String>,
+    pub problem: Option<CommandError>,
+}
+
+impl From<uploader_core::Error> for CommandError {
+    fn from(e: uploader_core::Error) -> Self {
+        Self {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<JobState> for JobStateView {
+    fn from(s: JobState) -> Self {
+        match s {
+            JobState::Queued => Self::Queued,
+            JobState::Processing => Self::Processing,
+            JobState::Uploading => Self::Uploading,
+            JobState::Uploaded => Self::Uploaded,
+            JobState::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<&JobRecord> for JobView {
+    fn from(j: &JobRecord) -> Self {
+        Self {
+            id: j.id,
+            file_name: j
+                .source_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| j.source_path.display().to_string()),
+            source_path: j.source_path.display().to_string(),
+            sku: j.sku.clone(),
+            state: j.state.into(),
+            bytes_done: j.bytes_done,
+            bytes_total: j.bytes_total,
+            keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
+            error: j.last_error.clone(),
+        }
+    }
+}

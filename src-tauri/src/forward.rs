@@ -1,0 +1,48 @@
+//! Core events to window events. State changes go at once; progress is coalesced so a fast
+//! queue cannot flood the webview.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter};
+use tokio::sync::broadcast::{Receiver, error::RecvError};
+use uploader_core::events::Event;
+
+use crate::dto::{JOB_EVENT, JobEvent, JobView};
+
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
+    tauri::async_runtime::spawn(async move {
+        let mut pending: HashMap<i64, (u64, u64)> = HashMap::new();
+        let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Ok(Event::Progress { job_id, bytes_done, bytes_total }) => {
+                        pending.insert(job_id, (bytes_done, bytes_total));
+                    }
+                    Ok(Event::JobAdded(job)) => emit(&app, JobEvent::Added { job: JobView::from(&job) }),
+                    Ok(Event::JobChanged(job)) => {
+                        pending.remove(&job.id);
+                        emit(&app, JobEvent::Changed { job: JobView::from(&job) });
+                    }
+                    // The window reloads the list from the database when it falls behind.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                },
+                _ = tick.tick() => {
+                    for (job_id, (bytes_done, bytes_total)) in pending.drain() {
+                        emit(&app, JobEvent::Progress { job_id, bytes_done, bytes_total });
+                    }
+                }
+            }
+        }
+    });
+}
+
+fn emit(app: &AppHandle, event: JobEvent) {
+    if let Err(e) = app.emit(JOB_EVENT, event) {
+        eprintln!("cannot forward an event to the window: {e}");
+    }
+}

@@ -1,0 +1,37 @@
+//! The desktop shell: a thin layer over `uploader-core`. Commands parse input, call the core and
+//! map errors to `{code, message}`; core events are forwarded to the window, throttled.
+//! Only this crate knows Tauri and the JSON shapes the UI sees.
+
+mod bindings;
+mod commands;
+mod dto;
+mod forward;
+mod state;
+
+use tauri::Manager;
+
+pub use bindings::typescript as typescript_bindings;
+
+pub fn run() {
+    let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::add_paths,
+            commands::list_jobs,
+            commands::app_status
+        ])
+        .setup(|app| {
+            let state = tauri::async_runtime::block_on(state::AppState::open());
+            if let Some(uploader) = state.uploader() {
+                tauri::async_runtime::spawn(uploader.clone().run_forever());
+                forward::spawn(app.handle().clone(), uploader.subscribe());
+            }
+            app.manage(state);
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Catalog Uploader could not start its window: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,280 @@
+//! The real app window, driven through WebDriver (tauri-driver + WebKitWebDriver) under its own
+//! Xvfb, against a real SeaweedFS: a dropped photo is resized, uploaded and shown as uploaded.
+//!
+//! Ignored by plain `cargo test` (it needs Xvfb, tauri-driver and WebKitWebDriver, which
+//! `scripts/setup.sh` installs); `scripts/test.sh` runs it with `--ignored`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use uploader_testkit::{S3Server, copy_images};
+
+const APP: &str = env!("CARGO_BIN_EXE_catalog-uploader");
+
+/// Kills a helper process when the test ends, however it ends.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts Xvfb on a free display; returns it and the display name.
+fn start_xvfb() -> (Reaped, String) {
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x860x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb is needed for the window test (scripts/setup.sh installs it)");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("Xvfb stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("Xvfb tells its display");
+    let display = format!(":{}", line.trim());
+    (Reaped(child), display)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(p);
+    }
+    let home_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|c| c.join("bin/tauri-driver"));
+    match home_bin {
+        Some(p) if p.exists() => p,
+        _ => PathBuf::from("tauri-driver"),
+    }
+}
+
+/// A minimal W3C WebDriver client: JSON over HTTP, nothing to download.
+struct WebDriver {
+    agent: ureq::Agent,
+    base: String,
+    session: String,
+}
+
+impl WebDriver {
+    fn request(agent: &ureq::Agent, method: &str, url: &str, body: Option<Value>) -> Value {
+        let response = match (method, body) {
+            ("GET", _) => agent.get(url).call(),
+            ("DELETE", _) => agent.delete(url).call(),
+            (_, body) => agent.post(url).send_json(body.unwrap_or_else(|| json!({}))),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status();
+        let value: Value = response
+            .body_mut()
+            .read_json()
+            .unwrap_or_else(|e| panic!("{method} {url}: bad JSON: {e}"));
+        assert!(status.is_success(), "{method} {url} -> {status}: {value:#}");
+        value["value"].clone()
+    }
+
+    fn connect(port: u16, app: &Path) -> WebDriver {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(90)))
+            .build()
+            .into();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while agent.get(format!("{base}/status")).call().is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "tauri-driver did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": app.to_string_lossy()}
+        }}});
+        let session = Self::request(&agent, "POST", &format!("{base}/session"), Some(caps));
+        let session = session["sessionId"]
+            .as_str()
+            .expect("session id")
+            .to_string();
+        WebDriver {
+            agent,
+            base,
+            session,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/session/{}{path}", self.base, self.session)
+    }
+
+    fn script(&self, script: &str, args: Value) -> Value {
+        Self::request(
+            &self.agent,
+            "POST",
+            &self.url("/execute/sync"),
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Runs `script` with a `done` callback as its last argument.
+    fn script_async(&self, script: &str, args: Value) -> Value {
+        Self::request(
+            &self.agent,
+            "POST",
+            &self.url("/execute/async"),
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    fn wait_for(&self, what: &str, within: Duration, script: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let value = self.script(script, json!([]));
+            if !value.is_null() && value != json!(false) {
+                return value;
+            }
+            if started.elapsed() > within {
+                let body = self.script("return document.body.innerText", json!([]));
+                panic!(
+                    "timed out waiting for {what}; the window shows:\n{}",
+                    body.as_str().unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn close(self) {
+        Self::request(&self.agent, "DELETE", &self.url(""), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let copied = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &photos);
+    let photo = photos.join("SKU42_front.jpg");
+    std::fs::rename(&copied[0], &photo).unwrap();
+
+    let (_xvfb, display) = start_xvfb();
+    let (port, native_port) = (free_port(), free_port());
+    let _driver = Reaped(
+        Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            // The app inherits this environment: its own home, config and data, and the test server.
+            .env("DISPLAY", &display)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("XDG_DATA_HOME", home.path().join(".local/share"))
+            .env("XDG_CACHE_HOME", home.path().join(".cache"))
+            .env("XDG_RUNTIME_DIR", home.path())
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .envs(server.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is needed for the window test (scripts/setup.sh installs it)"),
+    );
+
+    let driver = tokio::task::spawn_blocking(move || {
+        let driver = WebDriver::connect(port, Path::new(APP));
+        driver.wait_for("the window to load", Duration::from_secs(60), "return document.body.dataset.ready === 'true'");
+        let problem = driver.script("return document.querySelector('[data-testid=setup-problem]')?.innerText ?? null", json!([]));
+        assert!(problem.is_null(), "the app is not ready: {problem}");
+        let destination = driver.script("return document.querySelector('[data-testid=destination]').innerText", json!([]));
+        assert!(destination.as_str().unwrap_or_default().contains("products/"), "{destination}");
+        let dropzone = driver.script("return !!document.querySelector('[data-testid=dropzone]')", json!([]));
+        assert_eq!(dropzone, json!(true));
+
+        // A capability-gated call: fails with "not allowed" if the capabilities were dropped.
+        let title = driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.window.getCurrentWindow().title().then(done, (e) => done('error: ' + e));",
+            json!([]),
+        );
+        assert_eq!(title, json!("Catalog Uploader"));
+
+        // Drop the photo the way the webview reports a real drop.
+        let emitted = driver.script_async(
+            "const [paths, done] = arguments;
+             window.__TAURI__.event.emit('tauri://drag-drop', {paths, position: {x: 400, y: 200}})
+               .then(() => done('ok'), (e) => done('error: ' + e));",
+            json!([[photo.to_string_lossy()]]),
+        );
+        assert_eq!(emitted, json!("ok"));
+
+        let state = driver.wait_for(
+            "the row to finish",
+            Duration::from_secs(90),
+            "const row = document.querySelector('[data-testid=job-row][data-file=\"SKU42_front.jpg\"]');
+             const s = row?.dataset.state;
+             return s === 'uploaded' || s === 'failed' ? s + ': ' + row.innerText : null;",
+        );
+        assert!(state.as_str().unwrap_or_default().starts_with("uploaded"), "{state}");
+        let summary = driver.script("return document.querySelector('[data-testid=summary]').innerText", json!([]));
+        assert!(summary.as_str().unwrap_or_default().contains("1 uploaded"), "{summary}");
+
+        driver
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(
+        server.keys().await,
+        [
+            "products/SKU42/SKU42_front-large.jpg",
+            "products/SKU42/SKU42_front-thumb.jpg"
+        ]
+    );
+    // WebKitWebDriver's own screenshot hangs under Xvfb; the X display is read instead.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-main.png");
+    let status = Command::new("import")
+        .args(["-display", &display, "-window", "root"])
+        .arg(&shot)
+        .status()
+        .expect("ImageMagick's import takes the screenshot (scripts/setup.sh installs it)");
+    assert!(status.success(), "screenshot failed");
+    eprintln!("screenshot: {}", shot.display());
+
+    let (body, content_type) = server.get("products/SKU42/SKU42_front-large.jpg").await;
+    assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+    let image = image::load_from_memory(&body).unwrap();
+    assert_eq!(image.width().max(image.height()), 2000);
+    tokio::task::spawn_blocking(move || driver.close())
+        .await
+        .unwrap();
+}

@@ -1,0 +1,20 @@
+// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.
+
+export type JobView = { id: number, fileName: string, sourcePath: string, sku: string, state: JobStateView, bytesDone: number, bytesTotal: number, keys: Array<string>, error: string | null, };
+
+export type JobStateView = "queued" | "processing" | "uploading" | "uploaded" | "failed";
+
+export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, };
+
+export type CommandError = { code: string, message: string, };
+
+export type AppStatus = { ready: boolean, destination: string | null, problem: CommandError | null, };
+
+export const JOB_EVENT = "job-event";
+
+/** Each command's arguments and result; errors are `CommandError`. */
+export type Commands = {
+  add_paths: { args: { paths: Array<string> }; result: Array<JobView> };
+  list_jobs: { args: Record<string, never>; result: Array<JobView> };
+  app_status: { args: Record<string, never>; result: AppStatus };
+};

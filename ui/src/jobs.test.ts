@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { JobView } from "./bindings";
+import { applyEvent, formatBytes, merge, plural, progress, summarize } from "./jobs";
+
+function job(id: number, patch: Partial<JobView> = {}): JobView {
+  return {
+    id,
+    fileName: `p${id}.jpg`,
+    sourcePath: `/photos/p${id}.jpg`,
+    sku: "SKU",
+    state: "queued",
+    bytesDone: 0,
+    bytesTotal: 0,
+    keys: [],
+    error: null,
+    ...patch,
+  };
+}
+
+describe("applyEvent", () => {
+  it("adds new jobs in id order even when events arrive out of order", () => {
+    let jobs = applyEvent([], { kind: "added", job: job(2) });
+    jobs = applyEvent(jobs, { kind: "added", job: job(1) });
+    expect(jobs.map((j) => j.id)).toEqual([1, 2]);
+  });
+
+  it("replaces a job on change and keeps the others untouched", () => {
+    const before = [job(1), job(2)];
+    const after = applyEvent(before, { kind: "changed", job: job(2, { state: "failed", error: "p2.jpg: not an image" }) });
+    expect(after[0]).toBe(before[0]);
+    expect(after[1].error).toBe("p2.jpg: not an image");
+  });
+
+  it("progress updates bytes but never reopens a finished job", () => {
+    const jobs = [job(1, { state: "uploading", bytesTotal: 100 }), job(2, { state: "uploaded", bytesDone: 50, bytesTotal: 50 })];
+    const after = applyEvent(applyEvent(jobs, { kind: "progress", jobId: 1, bytesDone: 40, bytesTotal: 100 }), {
+      kind: "progress",
+      jobId: 2,
+      bytesDone: 10,
+      bytesTotal: 50,
+    });
+    expect(after[0].bytesDone).toBe(40);
+    expect(after[1].bytesDone).toBe(50);
+  });
+});
+
+describe("merge", () => {
+  it("keeps a state that events already advanced past the loaded one", () => {
+    const current = [job(1, { state: "uploaded" })];
+    const merged = merge(current, [job(1, { state: "uploading" }), job(2)]);
+    expect(merged.map((j) => [j.id, j.state])).toEqual([
+      [1, "uploaded"],
+      [2, "queued"],
+    ]);
+  });
+});
+
+describe("summaries", () => {
+  it.each([
+    [[], { total: 0, uploaded: 0, failed: 0, active: 0 }],
+    [[job(1, { state: "uploaded" }), job(2, { state: "failed" }), job(3, { state: "processing" })], { total: 3, uploaded: 1, failed: 1, active: 1 }],
+  ])("summarize %#", (jobs, want) => {
+    expect(summarize(jobs)).toEqual(want);
+  });
+
+  it.each([
+    [job(1), 0],
+    [job(1, { state: "uploading", bytesDone: 25, bytesTotal: 100 }), 0.25],
+    [job(1, { state: "uploaded" }), 1],
+  ])("progress %#", (j, want) => {
+    expect(progress(j)).toBe(want);
+  });
+
+  it.each([
+    [512, "512 B"],
+    [2048, "2.0 KB"],
+    [5 * 1024 * 1024, "5.0 MB"],
+    [300 * 1024 * 1024, "300 MB"],
+  ])("formatBytes(%i)", (n, want) => {
+    expect(formatBytes(n)).toBe(want);
+  });
+});
+
+describe("plural", () => {
+  it.each([
+    [0, "0 photos"],
+    [1, "1 photo"],
+    [2, "2 photos"],
+  ])("%i", (n, want) => {
+    expect(plural(n, "photo")).toBe(want);
+  });
+});
