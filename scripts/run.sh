@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the app on a self-contained local setup: a SeaweedFS S3 server with a bucket (data kept in
 # .local/), a config pointing at it, and the app's own data dir there too.
+# Usage: scripts/run.sh [PHOTO_OR_FOLDER...]   (paths given are queued as if dropped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,9 +54,11 @@ done
 export AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
 export AWS_S3_BUCKET_NAME="$BUCKET" AWS_ENDPOINT_URL="http://127.0.0.1:${P[0]}"
 export CATALOG_UPLOADER_DATA_DIR="$LOCAL/app"
+# The local setup never needs the EC2 instance-metadata endpoint; don't let the AWS chain probe it.
+export AWS_EC2_METADATA_DISABLED=true
 # An empty config file here keeps a developer's own config out of the local setup.
 touch "$LOCAL/config.toml"
 export CATALOG_UPLOADER_CONFIG="$LOCAL/config.toml"
 
 echo "Local S3 at $AWS_ENDPOINT_URL, bucket $BUCKET (data in .local/s3); app data in .local/app."
-./target/debug/catalog-uploader
+./target/debug/catalog-uploader "$@"

@@ -174,6 +174,87 @@ impl WebDriver {
     }
 }
 
+/// The app in its own Xvfb, home and data dir, driven through tauri-driver.
+struct Window {
+    driver: WebDriver,
+    display: String,
+    _tauri_driver: Reaped,
+    _xvfb: Reaped,
+}
+
+impl Window {
+    /// Launches the app with `env` added to a clean home, and waits for the UI to be ready.
+    fn launch(home: &Path, env: &[(&str, String)]) -> Window {
+        let (xvfb, display) = start_xvfb();
+        let (port, native_port) = (free_port(), free_port());
+        let tauri_driver = Reaped(
+            Command::new(tauri_driver())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
+                // The app inherits this environment, and nothing of the developer's own.
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("DISPLAY", &display)
+                .env("HOME", home)
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env("XDG_DATA_HOME", home.join(".local/share"))
+                .env("XDG_CACHE_HOME", home.join(".cache"))
+                .env("XDG_RUNTIME_DIR", home)
+                .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "tauri-driver is needed for the window test (scripts/setup.sh installs it)",
+                ),
+        );
+        let driver = WebDriver::connect(port, Path::new(APP));
+        driver.wait_for(
+            "the window to load",
+            Duration::from_secs(60),
+            "return document.body.dataset.ready === 'true'",
+        );
+        Window {
+            driver,
+            display,
+            _tauri_driver: tauri_driver,
+            _xvfb: xvfb,
+        }
+    }
+
+    fn text(&self, test_id: &str) -> Option<String> {
+        let script =
+            format!("return document.querySelector('[data-testid={test_id}]')?.innerText ?? null");
+        self.driver
+            .script(&script, json!([]))
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// Screenshot of the X display (WebKitWebDriver's own screenshot hangs under Xvfb).
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(&shot)
+            .status()
+            .expect("ImageMagick's import takes the screenshot (scripts/setup.sh installs it)");
+        assert!(status.success(), "screenshot failed");
+        eprintln!("screenshot: {}", shot.display());
+        shot
+    }
+
+    fn close(self) {
+        self.driver.close();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
 async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
@@ -185,43 +266,18 @@ async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
     let photo = photos.join("SKU42_front.jpg");
     std::fs::rename(&copied[0], &photo).unwrap();
 
-    let (_xvfb, display) = start_xvfb();
-    let (port, native_port) = (free_port(), free_port());
-    let _driver = Reaped(
-        Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            // The app inherits this environment: its own home, config and data, and the test server.
-            .env("DISPLAY", &display)
-            .env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join(".config"))
-            .env("XDG_DATA_HOME", home.path().join(".local/share"))
-            .env("XDG_CACHE_HOME", home.path().join(".cache"))
-            .env("XDG_RUNTIME_DIR", home.path())
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .envs(server.env())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver is needed for the window test (scripts/setup.sh installs it)"),
-    );
-
-    let driver = tokio::task::spawn_blocking(move || {
-        let driver = WebDriver::connect(port, Path::new(APP));
-        driver.wait_for("the window to load", Duration::from_secs(60), "return document.body.dataset.ready === 'true'");
-        let problem = driver.script("return document.querySelector('[data-testid=setup-problem]')?.innerText ?? null", json!([]));
-        assert!(problem.is_null(), "the app is not ready: {problem}");
-        let destination = driver.script("return document.querySelector('[data-testid=destination]').innerText", json!([]));
-        assert!(destination.as_str().unwrap_or_default().contains("products/"), "{destination}");
-        let dropzone = driver.script("return !!document.querySelector('[data-testid=dropzone]')", json!([]));
-        assert_eq!(dropzone, json!(true));
+    let window = tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &server.env());
+        assert_eq!(window.text("setup-problem"), None, "the app is not ready");
+        let destination = window.text("destination").unwrap_or_default();
+        assert!(
+            destination.contains(&server.bucket) && destination.contains("products/"),
+            "{destination}"
+        );
+        assert!(window.text("dropzone").is_some());
 
         // A capability-gated call: fails with "not allowed" if the capabilities were dropped.
-        let title = driver.script_async(
+        let title = window.driver.script_async(
             "const done = arguments[arguments.length - 1];
              window.__TAURI__.window.getCurrentWindow().title().then(done, (e) => done('error: ' + e));",
             json!([]),
@@ -229,7 +285,7 @@ async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
         assert_eq!(title, json!("Catalog Uploader"));
 
         // Drop the photo the way the webview reports a real drop.
-        let emitted = driver.script_async(
+        let emitted = window.driver.script_async(
             "const [paths, done] = arguments;
              window.__TAURI__.event.emit('tauri://drag-drop', {paths, position: {x: 400, y: 200}})
                .then(() => done('ok'), (e) => done('error: ' + e));",
@@ -237,21 +293,22 @@ async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
         );
         assert_eq!(emitted, json!("ok"));
 
-        let state = driver.wait_for(
+        let state = window.driver.wait_for(
             "the row to finish",
             Duration::from_secs(90),
             "const row = document.querySelector('[data-testid=job-row][data-file=\"SKU42_front.jpg\"]');
              const s = row?.dataset.state;
              return s === 'uploaded' || s === 'failed' ? s + ': ' + row.innerText : null;",
         );
-        assert!(state.as_str().unwrap_or_default().starts_with("uploaded"), "{state}");
-        let summary = driver.script("return document.querySelector('[data-testid=summary]').innerText", json!([]));
-        assert!(summary.as_str().unwrap_or_default().contains("1 uploaded"), "{summary}");
-
-        driver
-    })
-    .await
-    .unwrap();
+        assert!(
+            state.as_str().unwrap_or_default().starts_with("uploaded"),
+            "{state}"
+        );
+        let summary = window.text("summary").unwrap_or_default();
+        assert!(summary.contains("1 uploaded"), "{summary}");
+        window.screenshot("e2e-main.png");
+        window
+    });
 
     assert_eq!(
         server.keys().await,
@@ -260,21 +317,42 @@ async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
             "products/SKU42/SKU42_front-thumb.jpg"
         ]
     );
-    // WebKitWebDriver's own screenshot hangs under Xvfb; the X display is read instead.
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-main.png");
-    let status = Command::new("import")
-        .args(["-display", &display, "-window", "root"])
-        .arg(&shot)
-        .status()
-        .expect("ImageMagick's import takes the screenshot (scripts/setup.sh installs it)");
-    assert!(status.success(), "screenshot failed");
-    eprintln!("screenshot: {}", shot.display());
-
     let (body, content_type) = server.get("products/SKU42/SKU42_front-large.jpg").await;
     assert_eq!(content_type.as_deref(), Some("image/jpeg"));
     let image = image::load_from_memory(&body).unwrap();
     assert_eq!(image.width().max(image.height()), 2000);
-    tokio::task::spawn_blocking(move || driver.close())
-        .await
-        .unwrap();
+    tokio::task::block_in_place(|| window.close());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn without_a_bucket_the_window_opens_and_names_the_setting() {
+    let home = tempfile::tempdir().unwrap();
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &[]);
+        let problem = window.text("setup-problem").unwrap_or_default();
+        assert!(
+            problem.contains("s3.bucket") && problem.contains("AWS_S3_BUCKET_NAME"),
+            "{problem}"
+        );
+        // A drop while unconfigured says why nothing happens, and records nothing.
+        let emitted = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.event.emit('tauri://drag-drop', {paths: ['/tmp/x.jpg'], position: {x: 1, y: 1}})
+               .then(() => done('ok'), (e) => done('error: ' + e));",
+            json!([]),
+        );
+        assert_eq!(emitted, json!("ok"));
+        let notice = window.driver.wait_for(
+            "the notice",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=notice]')?.innerText ?? null",
+        );
+        assert!(
+            notice.as_str().unwrap_or_default().contains("s3.bucket"),
+            "{notice}"
+        );
+        assert_eq!(window.text("summary").as_deref(), Some("No photos yet."));
+        window.close();
+    });
 }

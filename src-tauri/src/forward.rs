@@ -16,6 +16,8 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
     tauri::async_runtime::spawn(async move {
         let mut pending: HashMap<i64, (u64, u64)> = HashMap::new();
         let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
+        // After an idle spell, one tick and then the interval again, not a burst of missed ones.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -31,7 +33,8 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 },
-                _ = tick.tick() => {
+                // Only ticks while there is progress to send, so an idle app stays asleep.
+                _ = tick.tick(), if !pending.is_empty() => {
                     for (job_id, (bytes_done, bytes_total)) in pending.drain() {
                         emit(&app, JobEvent::Progress { job_id, bytes_done, bytes_total });
                     }

@@ -8,6 +8,8 @@ mod dto;
 mod forward;
 mod state;
 
+use std::path::PathBuf;
+
 use tauri::Manager;
 
 pub use bindings::typescript as typescript_bindings;
@@ -23,8 +25,20 @@ pub fn run() {
         .setup(|app| {
             let state = tauri::async_runtime::block_on(state::AppState::open());
             if let Some(uploader) = state.uploader() {
-                tauri::async_runtime::spawn(uploader.clone().run_forever());
                 forward::spawn(app.handle().clone(), uploader.subscribe());
+                // Paths on the command line ("Open with…", scripts/run.sh PHOTO…) are queued
+                // like a drop. Flags (e.g. WebDriver's `--automation`) are not paths.
+                let paths: Vec<PathBuf> = std::env::args_os()
+                    .skip(1)
+                    .filter(|a| !a.to_string_lossy().starts_with('-'))
+                    .map(PathBuf::from)
+                    .collect();
+                if !paths.is_empty()
+                    && let Err(e) = uploader.enqueue(&paths, None)
+                {
+                    eprintln!("cannot queue the files given on the command line: {e}");
+                }
+                tauri::async_runtime::spawn(uploader.clone().run_forever());
             }
             app.manage(state);
             Ok(())

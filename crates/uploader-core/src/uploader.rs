@@ -254,3 +254,160 @@ fn stem(path: &Path) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::transport::{BoxFuture, PutOutcome, TransportError};
+
+    /// Records puts in memory; refuses keys containing `refuse`.
+    #[derive(Default)]
+    struct FakeTransport {
+        refuse: Option<String>,
+        puts: Mutex<Vec<PutObject>>,
+    }
+
+    impl Transport for FakeTransport {
+        fn put_object(
+            &self,
+            object: PutObject,
+        ) -> BoxFuture<'_, Result<PutOutcome, TransportError>> {
+            Box::pin(async move {
+                if self
+                    .refuse
+                    .as_ref()
+                    .is_some_and(|r| object.key.contains(r.as_str()))
+                {
+                    return Err(TransportError {
+                        message: "AccessDenied".into(),
+                        retryable: false,
+                    });
+                }
+                self.puts.lock().unwrap().push(object);
+                Ok(PutOutcome { etag: None })
+            })
+        }
+
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn photo(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+        let path = dir.join(name);
+        image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 128]))
+            .save(&path)
+            .unwrap();
+        path
+    }
+
+    fn uploader(dir: &Path, transport: Arc<FakeTransport>) -> Arc<Uploader> {
+        let mut config = Config::default();
+        config.s3.bucket = "catalog".into();
+        config.data_dir = Some(dir.join("data"));
+        Uploader::with_transport(config, transport).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_file_is_recorded_rendered_and_put_under_its_sku() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        let up = uploader(dir.path(), transport.clone());
+        let mut events = up.subscribe();
+        let a = photo(dir.path(), "A1_front.png", 3000, 1000);
+        let jobs = up.enqueue(&[a], None).unwrap();
+        assert_eq!(
+            (jobs[0].sku.as_str(), jobs[0].state),
+            ("A1", JobState::Queued)
+        );
+
+        up.run_pending().await.unwrap();
+
+        let job = up.store().job(jobs[0].id).unwrap();
+        assert_eq!(job.state, JobState::Uploaded);
+        assert_eq!(job.bytes_done, job.bytes_total);
+        let puts = transport.puts.lock().unwrap();
+        let keys: Vec<_> = puts.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "products/A1/A1_front-large.jpg",
+                "products/A1/A1_front-thumb.jpg"
+            ]
+        );
+        assert!(puts.iter().all(|p| p.content_type == "image/jpeg"));
+        // Staged copies go once the server has confirmed them.
+        assert!(
+            !dir.path()
+                .join("data/staging")
+                .join(job.id.to_string())
+                .exists()
+        );
+
+        let mut seen = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            seen.push(match event {
+                Event::JobAdded(j) | Event::JobChanged(j) => j.state.to_string(),
+                Event::Progress { .. } => "progress".into(),
+            });
+        }
+        assert_eq!(
+            seen,
+            [
+                "queued",
+                "processing",
+                "uploading",
+                "progress",
+                "progress",
+                "uploaded"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_upload_fails_that_file_only_naming_file_and_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport {
+            refuse: Some("B2/".into()),
+            ..Default::default()
+        });
+        let up = uploader(dir.path(), transport.clone());
+        let a = photo(dir.path(), "A1_x.png", 64, 64);
+        let b = photo(dir.path(), "B2_x.png", 64, 64);
+        let jobs = up.enqueue(&[a, b], None).unwrap();
+        up.run_pending().await.unwrap();
+
+        let a = up.store().job(jobs[0].id).unwrap();
+        let b = up.store().job(jobs[1].id).unwrap();
+        assert_eq!(a.state, JobState::Uploaded);
+        assert_eq!(b.state, JobState::Failed);
+        let error = b.last_error.unwrap();
+        assert!(
+            error.contains("B2_x.png")
+                && error.contains("products/B2/B2_x-large.jpg")
+                && error.contains("AccessDenied"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn work_interrupted_by_a_crash_is_queued_again_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        let id = {
+            let up = uploader(dir.path(), transport.clone());
+            let jobs = up
+                .enqueue(&[photo(dir.path(), "C3.png", 32, 32)], None)
+                .unwrap();
+            // Claimed, then the process "dies" before finishing.
+            up.claim_next().unwrap().unwrap();
+            jobs[0].id
+        };
+        let up = uploader(dir.path(), transport.clone());
+        assert_eq!(up.store().job(id).unwrap().state, JobState::Queued);
+        up.run_pending().await.unwrap();
+        assert_eq!(up.store().job(id).unwrap().state, JobState::Uploaded);
+    }
+}

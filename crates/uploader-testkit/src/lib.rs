@@ -128,6 +128,8 @@ impl S3Server {
             ("AWS_REGION", "us-east-1".to_string()),
             ("AWS_S3_BUCKET_NAME", self.bucket.clone()),
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            // Tests stay on loopback: the credential chain must never probe instance metadata.
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ]
     }
 

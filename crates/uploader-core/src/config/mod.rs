@@ -144,6 +144,12 @@ impl Config {
                 "no bucket is set: put `bucket = \"...\"` under [s3] in the config file or set AWS_S3_BUCKET_NAME",
             ));
         }
+        if let Some(reason) = bucket_name_problem(self.s3.bucket.trim()) {
+            return Err(Error::config(
+                "s3.bucket",
+                format!("`{}` {reason}", self.s3.bucket),
+            ));
+        }
         if let Some(endpoint) = &self.s3.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {
@@ -216,6 +222,24 @@ impl Config {
     }
 }
 
+/// S3's bucket naming rules, so a typo is named here rather than refused by the server.
+fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Some("is not a valid bucket name: it must be 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Some("is not a valid bucket name: use lowercase letters, digits, `.` and `-` only");
+    }
+    let ends_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    if !ends_ok(name.as_bytes().first()) || !ends_ok(name.as_bytes().last()) {
+        return Some("is not a valid bucket name: it must start and end with a letter or digit");
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +260,9 @@ mod tests {
         type Spoil = fn(&mut Config);
         let cases: Vec<(&str, Spoil)> = vec![
             ("s3.bucket", |c| c.s3.bucket.clear()),
+            ("s3.bucket", |c| c.s3.bucket = "hb".into()),
+            ("s3.bucket", |c| c.s3.bucket = "Catalog_Photos".into()),
+            ("s3.bucket", |c| c.s3.bucket = "-catalog".into()),
             ("s3.endpoint", |c| {
                 c.s3.endpoint = Some("localhost:8333".into())
             }),
