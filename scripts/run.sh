@@ -37,7 +37,7 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 
 weed mini -dir="$LOCAL/s3/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
-  -admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -bucket="$BUCKET" \
+  -admin.ui=false -s3.autoCreateBucket=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -bucket="$BUCKET" \
   -s3.config="$LOCAL/s3/identities.json" -s3.port="${P[0]}" -s3.port.grpc="${P[1]}" \
   -master.port="${P[2]}" -master.port.grpc="${P[3]}" -volume.port="${P[4]}" -volume.port.grpc="${P[5]}" \
   -filer.port="${P[6]}" -filer.port.grpc="${P[7]}" -admin.port="${P[8]}" -admin.port.grpc="${P[9]}" \

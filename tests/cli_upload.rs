@@ -233,3 +233,70 @@ async fn a_missing_bucket_setting_is_named_before_anything_runs() {
     );
     assert!(server.keys().await.is_empty());
 }
+
+#[tokio::test]
+async fn server_side_failures_are_explained_in_plain_words() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let photo = copy_images(
+        &["real/exifsamples_orientation_landscape_6.jpg"],
+        &ws.photos(),
+    );
+    let unreachable = format!("http://127.0.0.1:{}", {
+        // A port that was free a moment ago: nothing listens there.
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    });
+    // (case, variables set, variables removed, what the error must say)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 4] = [
+        (
+            "wrong secret key",
+            &[("AWS_SECRET_ACCESS_KEY", "not-the-secret")],
+            &[],
+            "SignatureDoesNotMatch",
+        ),
+        (
+            "unknown bucket",
+            &[("AWS_S3_BUCKET_NAME", "no-such-bucket")],
+            &[],
+            "NoSuchBucket",
+        ),
+        (
+            "no credentials anywhere",
+            &[],
+            &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+            "no AWS credentials found",
+        ),
+        (
+            "server down",
+            &[("AWS_ENDPOINT_URL", unreachable.as_str())],
+            &[],
+            "cannot reach",
+        ),
+    ];
+    for (case, set, unset, want) in cases {
+        let mut cmd = ws.uploader(&server);
+        cmd.envs(set.iter().copied());
+        for var in unset {
+            cmd.env_remove(var);
+        }
+        let (code, report) = run_json(cmd.args(["upload", "--json"]).args(&photo));
+        assert_eq!(code, 1, "{case}: {report:#}");
+        let error = report["files"][0]["error"].as_str().unwrap_or_default();
+        eprintln!("{case}: {error}");
+        assert!(error.contains(want), "{case}: {error}");
+        assert!(
+            error.contains("exifsamples_orientation_landscape_6.jpg"),
+            "{case}: {error}"
+        );
+        assert!(
+            !error.contains("not-the-secret"),
+            "{case}: a secret reached the message"
+        );
+    }
+    assert!(server.keys().await.is_empty());
+}

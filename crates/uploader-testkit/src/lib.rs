@@ -66,6 +66,8 @@ impl S3Server {
             ])
             .args([
                 "-admin.ui=false",
+                // Like S3: a PUT to a missing bucket is an error, not a new bucket.
+                "-s3.autoCreateBucket=false",
                 "-webdav=false",
                 "-s3.port.iceberg=0",
                 "-s3.port.lance=0",

@@ -5,7 +5,7 @@ use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Credentials, Region};
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 
@@ -85,7 +85,7 @@ impl S3Direct {
     fn explain<E, R>(&self, error: SdkError<E, R>) -> TransportError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let place = self.describe();
         let (message, retryable) = match &error {
@@ -109,21 +109,24 @@ impl S3Direct {
                 )
             }
             SdkError::TimeoutError(_) => (format!("{place} did not answer in time"), true),
-            SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (
-                format!("cannot reach {place}: {}", DisplayErrorContext(&error)),
-                true,
-            ),
             _ => {
-                let text = DisplayErrorContext(&error).to_string();
-                if text.contains("credentials") {
+                let causes = causes(&error);
+                if causes.contains("no credentials found") || causes.contains("credential provider")
+                {
                     (
                         format!(
-                            "no AWS credentials found for {place}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an AWS profile ({text})"
+                            "no AWS credentials found for {place}: set AWS_ACCESS_KEY_ID and \
+                             AWS_SECRET_ACCESS_KEY, or configure an AWS profile"
                         ),
                         false,
                     )
+                } else if matches!(
+                    error,
+                    SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+                ) {
+                    (format!("cannot reach {place}: {causes}"), true)
                 } else {
-                    (format!("request to {place} failed: {text}"), false)
+                    (format!("request to {place} failed: {causes}"), false)
                 }
             }
         };
@@ -142,6 +145,20 @@ impl Transport for S3Direct {
             None => format!("s3://{}", self.bucket),
         }
     }
+}
+
+/// The error and its sources as one sentence, without Debug dumps or repeats.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 fn hex_to_base64(hex: &str) -> Option<String> {
