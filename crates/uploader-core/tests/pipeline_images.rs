@@ -1,0 +1,203 @@
+//! The pipeline on the real photos and awkward files in `../shared/images/`.
+
+use std::path::Path;
+
+use image::RgbImage;
+use uploader_core::config::VariantSpec;
+use uploader_core::pipeline::{self, Limits, Rendition};
+use uploader_testkit::shared_image;
+
+fn variants(edges: &[u32]) -> Vec<VariantSpec> {
+    edges
+        .iter()
+        .map(|&e| VariantSpec {
+            name: format!("v{e}"),
+            longest_edge: e,
+            quality: 90,
+        })
+        .collect()
+}
+
+fn render(path: &Path, edges: &[u32]) -> Vec<Rendition> {
+    pipeline::render(path, &variants(edges), &Limits::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn decode(r: &Rendition) -> RgbImage {
+    image::load_from_memory_with_format(&r.bytes, image::ImageFormat::Jpeg)
+        .expect("output decodes")
+        .into_rgb8()
+}
+
+/// Mean absolute difference per channel, 0..255.
+fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn all_eight_orientations_come_out_upright() {
+    // Tolerance: the same picture re-encoded differs by ~1–3; a wrong rotation or mirror by 40+.
+    const TOLERANCE: f64 = 8.0;
+    for shape in ["Landscape", "Portrait"] {
+        let upright =
+            decode(&render(&shared_image(&format!("orientation/{shape}_1.jpg")), &[300])[0]);
+        for n in 0..=8 {
+            let out = decode(
+                &render(
+                    &shared_image(&format!("orientation/{shape}_{n}.jpg")),
+                    &[300],
+                )[0],
+            );
+            assert_eq!(out.dimensions(), upright.dimensions(), "{shape}_{n}: size");
+            let diff = mean_abs_diff(&out, &upright);
+            assert!(
+                diff < TOLERANCE,
+                "{shape}_{n}: differs from {shape}_1 by {diff:.1}"
+            );
+        }
+    }
+}
+
+/// JPEG markers APP1..APP15 (EXIF, XMP, ICC, maker data) and COM.
+fn metadata_markers(jpeg: &[u8]) -> Vec<u8> {
+    let mut found = Vec::new();
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let marker = jpeg[i + 1];
+        if marker == 0xDA {
+            break; // start of scan: no more headers
+        }
+        if (0xE1..=0xEF).contains(&marker) || marker == 0xFE {
+            found.push(marker);
+        }
+        i += 2 + usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+    }
+    found
+}
+
+#[test]
+fn no_gps_exif_or_other_metadata_survives() {
+    let source = shared_image("real/exifsamples_mobile_HMD_Nokia_8.3_5G.jpg");
+    let exif = exif::Reader::new()
+        .read_from_container(&mut std::io::BufReader::new(
+            std::fs::File::open(&source).unwrap(),
+        ))
+        .expect("the source has EXIF");
+    assert!(
+        exif.get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+            .is_some(),
+        "the source has GPS"
+    );
+
+    for r in render(&source, &[2048, 400]) {
+        let read = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&r.bytes));
+        assert!(read.is_err(), "{}: EXIF survived", r.variant);
+        assert_eq!(
+            metadata_markers(&r.bytes),
+            Vec::<u8>::new(),
+            "{}: metadata markers",
+            r.variant
+        );
+    }
+}
+
+#[test]
+fn smaller_variants_come_from_larger_ones_and_nothing_is_upscaled() {
+    // Stored 450×600 with orientation 6: upright it is 600×450.
+    let source = shared_image("real/exifsamples_orientation_landscape_6.jpg");
+    let out = render(&source, &[2048, 400, 100]);
+    let sizes: Vec<_> = out
+        .iter()
+        .map(|r| (r.variant.as_str(), r.width, r.height))
+        .collect();
+    assert_eq!(
+        sizes,
+        [("v2048", 600, 450), ("v400", 400, 300), ("v100", 100, 75)]
+    );
+    // Same input, same bytes.
+    let again = render(&source, &[2048, 400, 100]);
+    assert!(
+        out.iter()
+            .zip(&again)
+            .all(|(a, b)| a.bytes == b.bytes && a.sha256 == b.sha256)
+    );
+}
+
+/// Every file in shared/images: processed, or refused with a reason that names it.
+#[test]
+fn every_shared_image_is_processed_or_refused_with_a_reason() {
+    let refused: &[(&str, &str)] = &[
+        ("hostile/empty.jpg", "the file is empty"),
+        ("hostile/text-named-as.jpg", "not an image"),
+        ("hostile/svg-named-as.png", "not an image"),
+        ("hostile/truncated.jpg", "damaged or cut short"),
+        ("hostile/corrupt-scan.jpg", "damaged or cut short"),
+        (
+            "hostile/bomb-60000x60000.png",
+            "over the 100 megapixel limit",
+        ),
+        (
+            "hostile/bomb-deflate-20000x20000.png",
+            "over the 100 megapixel limit",
+        ),
+        ("hostile/jpeg-claims-65500x65500.jpg", "exceeds limit"),
+        ("hostile/gif-claims-65535x65535.gif", "exceeds limit"),
+        ("hostile/bad-crc.png", "CRC error"),
+        ("hostile/truncated.webp", "not a valid WEBP image"),
+        (
+            "hostile/truncated.heic",
+            "HEIC/HEIF photos are not supported",
+        ),
+        (
+            "real/exifsamples_mobile_HMD_Nokia_8.3_5G.heif",
+            "HEIC/HEIF photos are not supported",
+        ),
+        (
+            "real/exifsamples_mobile_iphone_13_pro_max.HEIC",
+            "HEIC/HEIF photos are not supported",
+        ),
+    ];
+    let root = shared_image("");
+    let mut seen = 0;
+    for dir in ["real", "derived", "hostile", "orientation"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n != "LICENSE"))
+        {
+            let rel = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
+            let result = pipeline::render(&path, &variants(&[1200, 300]), &Limits::default());
+            match (refused.iter().find(|(f, _)| *f == rel), result) {
+                (Some((_, reason)), Err(e)) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains(&rel) && text.contains(reason),
+                        "{rel}: {text}"
+                    );
+                }
+                (None, Ok(out)) => {
+                    assert_eq!(out.len(), 2, "{rel}");
+                    for r in &out {
+                        let img = decode(r);
+                        assert_eq!(img.dimensions(), (r.width, r.height), "{rel}");
+                    }
+                }
+                (Some(_), Ok(_)) => panic!("{rel}: should have been refused"),
+                (None, Err(e)) => panic!("{rel}: should have been processed: {e}"),
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 50, "only {seen} files seen");
+}
