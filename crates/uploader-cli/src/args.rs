@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use uploader_core::config::ConfigOverrides;
 
 /// Put product photos into S3: resized, stripped of private metadata, recorded so nothing is lost.
@@ -41,20 +41,37 @@ pub struct Cli {
 pub enum Command {
     /// Resize and upload photos (files or folders). Exits 0 only if every file was uploaded.
     Upload {
-        /// SKU for every file; otherwise read from each file name (naming.sku_pattern)
+        #[command(flatten)]
+        batch: Batch,
+    },
+    /// Resize photos into the configured variants in a folder, without uploading.
+    /// Exits 0 only if every file was processed.
+    Process {
+        /// Folder for the variants, laid out like the keys: SKU/STEM-VARIANT.jpg
         #[arg(long)]
-        sku: Option<String>,
-        /// Print a machine-readable report instead of the progress bar
-        #[arg(long)]
-        json: bool,
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
+        out: PathBuf,
+        #[command(flatten)]
+        batch: Batch,
     },
     /// Show the jobs recorded in the local database
     Status {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The files a command works on, and how it reports.
+#[derive(Debug, Args)]
+pub struct Batch {
+    /// SKU for every file; otherwise read from each file name (naming.sku_pattern)
+    #[arg(long)]
+    pub sku: Option<String>,
+    /// Print a machine-readable report instead of progress and a summary
+    #[arg(long)]
+    pub json: bool,
+    /// Files or folders (folders are walked for images)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 impl Cli {

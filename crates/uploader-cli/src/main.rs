@@ -1,6 +1,7 @@
 //! `uploader`: Catalog Uploader without a window, for servers, scripts and CI.
 
 mod args;
+mod process;
 mod progress;
 mod report;
 
@@ -10,7 +11,7 @@ use clap::Parser;
 use uploader_core::Uploader;
 use uploader_core::config::{self, Config};
 
-use args::{Cli, Command};
+use args::{Batch, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -36,7 +37,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config: Config = config::load(&cli.overrides(), &|k| std::env::var(k).ok())?;
     match cli.command {
-        Command::Upload { sku, json, paths } => {
+        Command::Upload { batch } => {
+            let Batch { sku, json, paths } = batch;
             let uploader = Uploader::open(config).await?;
             let jobs = uploader.enqueue(&paths, sku.as_deref())?;
             let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
@@ -54,6 +56,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.print_human();
             }
             Ok(if report.all_uploaded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Process { out, batch } => {
+            let Batch { sku, json, paths } = batch;
+            // Rendering needs variants and naming, not a bucket.
+            config.validate_rendering()?;
+            let report = process::run(&config, &paths, sku.as_deref(), &out);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                report.print_human();
+            }
+            Ok(if report.failed == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

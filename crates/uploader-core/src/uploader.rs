@@ -1,7 +1,7 @@
 //! The service both front ends drive: record dropped files as jobs, then render and upload
 //! them with bounded concurrency, announcing every step on the event bus.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore, broadcast};
@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use crate::clock::SystemClock;
 use crate::config::{AppDirs, Config};
 use crate::events::{Event, EventBus};
-use crate::naming::{KeyTemplate, SkuPattern};
+use crate::naming::Naming;
 use crate::pipeline::{self, Limits, Rendition};
 use crate::queue::JobState;
 use crate::store::{JobRecord, NewJob, Store, VariantRecord};
@@ -23,8 +23,7 @@ pub struct Uploader {
     transport: Arc<dyn Transport>,
     events: EventBus,
     limits: Limits,
-    sku_pattern: SkuPattern,
-    keys: KeyTemplate,
+    naming: Naming,
     staging: PathBuf,
     wake: Notify,
 }
@@ -48,8 +47,7 @@ impl Uploader {
         // Work interrupted by a crash or a closed window starts again.
         store.requeue_interrupted()?;
         Ok(Arc::new(Self {
-            sku_pattern: SkuPattern::parse(&config.naming.sku_pattern),
-            keys: KeyTemplate::new(&config.s3.prefix, &config.naming.key_template),
+            naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),
             limits: Limits::default(),
             events: EventBus::new(),
@@ -81,12 +79,9 @@ impl Uploader {
     pub fn enqueue(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Vec<JobRecord>> {
         let jobs: Vec<NewJob> = crate::intake::expand(paths)
             .into_iter()
-            .map(|source_path| {
-                let sku = match sku {
-                    Some(s) => s.to_string(),
-                    None => self.sku_pattern.sku_of(&stem(&source_path)).to_string(),
-                };
-                NewJob { source_path, sku }
+            .map(|source_path| NewJob {
+                sku: self.naming.sku(&source_path, sku),
+                source_path,
             })
             .collect();
         let records = self.store.insert_jobs(&jobs)?;
@@ -227,14 +222,18 @@ impl Uploader {
     fn stage(&self, job: &JobRecord, renditions: &[Rendition]) -> Result<Vec<VariantRecord>> {
         let dir = self.staging.join(job.id.to_string());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let stem = stem(&job.source_path);
         renditions
             .iter()
             .map(|r| {
                 let staged_path = dir.join(format!("{}.{}", r.variant, r.extension));
                 std::fs::write(&staged_path, &r.bytes).map_err(|e| Error::io(&staged_path, e))?;
                 Ok(VariantRecord {
-                    object_key: self.keys.key(&job.sku, &stem, &r.variant, r.extension),
+                    object_key: self.naming.key(
+                        &job.sku,
+                        &job.source_path,
+                        &r.variant,
+                        r.extension,
+                    ),
                     name: r.variant.clone(),
                     content_type: r.content_type.to_string(),
                     width: r.width,
@@ -249,14 +248,9 @@ impl Uploader {
     }
 }
 
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::Mutex;
 
     use super::*;

@@ -167,6 +167,11 @@ impl Config {
                 format!("`{}` must be relative, without `..`", self.s3.prefix),
             ));
         }
+        self.validate_rendering()
+    }
+
+    /// The settings that rendering to disk needs (`uploader process`): no bucket required.
+    pub fn validate_rendering(&self) -> Result<()> {
         if self.variants.is_empty() {
             return Err(Error::config(
                 "variant",

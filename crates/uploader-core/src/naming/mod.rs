@@ -3,5 +3,44 @@
 mod key;
 mod sku;
 
+use std::path::Path;
+
 pub use key::{KeyTemplate, safe_segment};
 pub use sku::SkuPattern;
+
+use crate::config::Config;
+
+/// The SKU pattern and key template of one config, applied to source files.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    sku_pattern: SkuPattern,
+    keys: KeyTemplate,
+}
+
+impl Naming {
+    /// Keys under `prefix` (the bucket prefix for uploads, empty for files on disk).
+    pub fn new(config: &Config, prefix: &str) -> Self {
+        Self {
+            sku_pattern: SkuPattern::parse(&config.naming.sku_pattern),
+            keys: KeyTemplate::new(prefix, &config.naming.key_template),
+        }
+    }
+
+    /// `given` when set, otherwise the SKU read from the file's name.
+    pub fn sku(&self, source: &Path, given: Option<&str>) -> String {
+        match given {
+            Some(sku) => sku.to_string(),
+            None => self.sku_pattern.sku_of(&stem(source)).to_string(),
+        }
+    }
+
+    pub fn key(&self, sku: &str, source: &Path, variant: &str, extension: &str) -> String {
+        self.keys.key(sku, &stem(source), variant, extension)
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
