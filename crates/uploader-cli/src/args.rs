@@ -50,6 +50,9 @@ pub enum Command {
         /// Folder for the variants, laid out like the keys: SKU/STEM-VARIANT.jpg
         #[arg(long)]
         out: PathBuf,
+        /// Files worked on at once [default: one per core]
+        #[arg(long)]
+        jobs: Option<usize>,
         #[command(flatten)]
         batch: Batch,
     },

@@ -61,11 +61,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Process { out, batch } => {
+        Command::Process { out, jobs, batch } => {
             let Batch { sku, json, paths } = batch;
             // Rendering needs variants and naming, not a bucket.
             config.validate_rendering()?;
-            let report = process::run(&config, &paths, sku.as_deref(), &out);
+            let report = process::run(&config, &paths, sku.as_deref(), &out, jobs);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -35,13 +35,18 @@ pub struct Output {
 }
 
 /// Renders every file into `out/{sku}/{stem}-{variant}.jpg` (the key template without the bucket
-/// prefix), one file per core at a time.
-pub fn run(config: &Config, paths: &[PathBuf], sku: Option<&str>, out: &Path) -> ProcessReport {
+/// prefix), `jobs` files at a time (default: one per core).
+pub fn run(
+    config: &Config,
+    paths: &[PathBuf],
+    sku: Option<&str>,
+    out: &Path,
+    jobs: Option<usize>,
+) -> ProcessReport {
     let files = uploader_core::intake::expand(paths);
     let naming = Naming::new(config, "");
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = jobs.unwrap_or(cores).clamp(1, files.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ProcessedFile>>> =
         Mutex::new((0..files.len()).map(|_| None).collect());

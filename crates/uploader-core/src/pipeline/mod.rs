@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::VariantSpec;
 use crate::{Error, Result};
 
-pub use decode::Limits;
+pub use decode::{Limits, decode_upright};
 
 /// One rendered variant, ready to stage and upload.
 #[derive(Debug, Clone)]
