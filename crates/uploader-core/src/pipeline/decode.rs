@@ -83,8 +83,9 @@ pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Resul
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
 
-    let rgb = match format {
+    let mut rgb = match format {
         ImageFormat::Jpeg if jpeg::handles(&bytes) => {
             drop(decoder);
             jpeg::decode_scaled(&bytes, min_long_edge)
@@ -96,6 +97,10 @@ pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Resul
             super::flatten::on_white(&image)
         }
     };
+    if let Some(icc) = icc {
+        // On the reduced-scale decode, before resizing: fewer pixels to convert.
+        super::colour::to_srgb(&mut rgb, &icc);
+    }
     let mut image = DynamicImage::ImageRgb8(rgb);
     image.apply_orientation(orientation);
     Ok(image.into_rgb8())

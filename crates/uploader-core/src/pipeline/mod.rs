@@ -4,6 +4,7 @@
 //! Deterministic: the same input and settings give the same bytes on the same machine (the
 //! SIMD resize may pick other instructions on another CPU), and each SHA-256 is recorded.
 
+mod colour;
 mod decode;
 mod flatten;
 mod jpeg;

@@ -1,0 +1,73 @@
+//! Colour: pixels described by an embedded ICC profile (Display P3 from phones, Adobe RGB,
+//! "Generic RGB") are converted to sRGB before the profile is dropped with the rest of the
+//! metadata. Otherwise a P3 photo would look dull on the storefront.
+
+use image::RgbImage;
+use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+
+/// Converts `image` from the profile in `icc` to sRGB. A profile that cannot be read, or that is
+/// not an RGB profile, leaves the pixels as they are: such files are shown as sRGB everywhere.
+pub fn to_srgb(image: &mut RgbImage, icc: &[u8]) {
+    let Ok(source) = ColorProfile::new_from_slice(icc) else {
+        return;
+    };
+    if source.color_space != DataColorSpace::Rgb {
+        return;
+    }
+    let srgb = ColorProfile::new_srgb();
+    let Ok(transform) =
+        source.create_transform_8bit(Layout::Rgb, &srgb, Layout::Rgb, TransformOptions::default())
+    else {
+        return;
+    };
+    let mut out = vec![0u8; image.as_raw().len()];
+    if transform.transform(image.as_raw(), &mut out).is_ok()
+        && let Some(converted) = RgbImage::from_raw(image.width(), image.height(), out)
+    {
+        *image = converted;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn icc(profile: &ColorProfile) -> Vec<u8> {
+        profile.encode().expect("encodable profile")
+    }
+
+    #[test]
+    fn display_p3_colours_are_moved_into_srgb_and_neutrals_stay_neutral() {
+        let mut img = RgbImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                image::Rgb([40, 180, 60])
+            } else {
+                image::Rgb([128, 128, 128])
+            }
+        });
+        to_srgb(&mut img, &icc(&ColorProfile::new_display_p3()));
+        let green = img.get_pixel(0, 0).0;
+        let grey = img.get_pixel(1, 0).0;
+        // P3 is the wider gamut: its green is more saturated than sRGB's same numbers.
+        assert!(green[1] > 180 && green[0] < 40, "{green:?}");
+        assert!(grey.iter().all(|c| c.abs_diff(128) <= 1), "{grey:?}");
+    }
+
+    #[test]
+    fn an_srgb_profile_changes_nothing_and_garbage_is_ignored() {
+        let original =
+            RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 16, y as u8 * 16, 77]));
+        let mut img = original.clone();
+        to_srgb(&mut img, &icc(&ColorProfile::new_srgb()));
+        let max_diff = img
+            .as_raw()
+            .iter()
+            .zip(original.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(max_diff <= Some(1), "{max_diff:?}");
+        let mut img = original.clone();
+        to_srgb(&mut img, b"not a profile");
+        assert_eq!(img, original);
+    }
+}
