@@ -25,16 +25,8 @@ quality = 80
 
 fn variants() -> Vec<VariantSpec> {
     vec![
-        VariantSpec {
-            name: "large".into(),
-            longest_edge: 1600,
-            quality: 85,
-        },
-        VariantSpec {
-            name: "thumb".into(),
-            longest_edge: 320,
-            quality: 80,
-        },
+        VariantSpec::longest("large", 1600, 85),
+        VariantSpec::longest("thumb", 320, 80),
     ]
 }
 

@@ -30,16 +30,8 @@ fn main() {
         .unwrap_or_default();
     files.sort();
     let variants = [
-        VariantSpec {
-            name: "large".into(),
-            longest_edge: largest,
-            quality: 85,
-        },
-        VariantSpec {
-            name: "small".into(),
-            longest_edge: 400,
-            quality: 85,
-        },
+        VariantSpec::longest("large", largest, 85),
+        VariantSpec::longest("small", 400, 85),
     ];
     let limits = Limits::default();
 
@@ -58,7 +50,7 @@ fn main() {
         files.len() as f64 / started.elapsed().as_secs_f64()
     };
     let decode = time(&|f| {
-        if let Err(e) = pipeline::decode_upright(f, &limits, largest) {
+        if let Err(e) = pipeline::decode_upright(f, &limits, &|_, _| largest) {
             eprintln!("{e}");
         }
     });

@@ -3,18 +3,14 @@
 use std::path::Path;
 
 use image::RgbImage;
-use uploader_core::config::VariantSpec;
+use uploader_core::config::{Fit, VariantSpec};
 use uploader_core::pipeline::{self, Limits, Rendition};
 use uploader_testkit::shared_image;
 
 fn variants(edges: &[u32]) -> Vec<VariantSpec> {
     edges
         .iter()
-        .map(|&e| VariantSpec {
-            name: format!("v{e}"),
-            longest_edge: e,
-            quality: 90,
-        })
+        .map(|&e| VariantSpec::longest(&format!("v{e}"), e, 90))
         .collect()
 }
 
@@ -128,6 +124,32 @@ fn smaller_variants_come_from_larger_ones_and_nothing_is_upscaled() {
             .zip(&again)
             .all(|(a, b)| a.bytes == b.bytes && a.sha256 == b.sha256)
     );
+}
+
+#[test]
+fn square_pad_and_cover_variants_have_exact_sizes_on_a_real_photo() {
+    let square = |fit| VariantSpec {
+        longest_edge: None,
+        width: Some(1000),
+        height: Some(1000),
+        fit,
+        ..VariantSpec::longest("square", 1, 90)
+    };
+    let source = shared_image("real/exifsamples_mobile_jolla.jpg"); // 3264×2448
+    let specs = [
+        square(Fit::Pad),
+        square(Fit::Cover),
+        VariantSpec::longest("large", 1500, 90),
+    ];
+    let out = pipeline::render(&source, &specs, &Limits::default()).unwrap();
+    let sizes: Vec<_> = out.iter().map(|r| (r.width, r.height)).collect();
+    assert_eq!(sizes, [(1000, 1000), (1000, 1000), (1500, 1125)]);
+    // Pad: white bands above and below the 1000×750 photo.
+    let padded = decode(&out[0]);
+    for (x, y) in [(500, 5), (500, 994), (5, 60)] {
+        let p = padded.get_pixel(x, y).0;
+        assert!(p.iter().all(|c| *c >= 250), "({x},{y}) is {p:?}, not white");
+    }
 }
 
 /// Every file in shared/images: processed, or refused with a reason that names it.

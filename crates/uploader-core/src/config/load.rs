@@ -109,6 +109,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::config::Fit;
 
     fn load_with(flags: &ConfigOverrides, vars: &[(&str, &str)]) -> Result<Config> {
         let vars: HashMap<String, String> = vars
@@ -218,7 +219,7 @@ mod tests {
         let (dir, flags) = isolated();
         std::fs::write(
             dir.path().join("config.toml"),
-            "[[variant]]\nname = \"zoom\"\nlongest_edge = 3000\n[[variant]]\nname = \"card\"\nlongest_edge = 600\nquality = 70\n",
+            "[[variant]]\nname = \"zoom\"\nlongest_edge = 3000\n[[variant]]\nname = \"card\"\nlongest_edge = 600\nquality = 70\n[[variant]]\nname = \"square\"\nwidth = 1000\nheight = 1000\nfit = \"pad\"\nbackground = \"#f0f0f0\"\n",
         )
         .unwrap();
         let c = load_with(&flags, &[]).unwrap();
@@ -227,6 +228,12 @@ mod tests {
             .iter()
             .map(|v| (v.name.as_str(), v.longest_edge, v.quality))
             .collect();
-        assert_eq!(v, [("zoom", 3000, 85), ("card", 600, 70)]);
+        assert_eq!(v[..2], [("zoom", Some(3000), 85), ("card", Some(600), 70)]);
+        let square = &c.variants[2];
+        assert_eq!(
+            (square.target_box(), square.fit, square.background_rgb()),
+            ((1000, 1000), Fit::Pad, [240, 240, 240])
+        );
+        assert!(c.validate_rendering().is_ok());
     }
 }

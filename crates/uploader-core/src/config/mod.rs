@@ -56,18 +56,87 @@ pub struct UploadSettings {
     pub concurrency: usize,
 }
 
-/// One rendition of every photo, e.g. `large` at 2000 px on the longest edge.
+/// One rendition of every photo: `large` at 2000 px on the longest edge, or `square` padded
+/// to 1000×1000 on white.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantSpec {
     pub name: String,
-    pub longest_edge: u32,
+    /// Shorthand for `width = height = longest_edge` with `fit = "contain"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_edge: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub fit: Fit,
+    /// `#rrggbb` around the photo with `pad`; white by default.
+    #[serde(default = "default_background")]
+    pub background: String,
     #[serde(default = "default_quality")]
     pub quality: u8,
 }
 
+/// How a photo goes into its variant's box. None of them ever upscales.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Inside the box, aspect ratio kept.
+    #[default]
+    Contain,
+    /// Fills the box, the overflow cropped around the centre.
+    Cover,
+    /// Inside the box, centred on a box-sized background.
+    Pad,
+}
+
 fn default_quality() -> u8 {
     85
+}
+
+fn default_background() -> String {
+    "#ffffff".into()
+}
+
+impl VariantSpec {
+    /// A variant that fits the longest edge, the common case.
+    pub fn longest(name: &str, longest_edge: u32, quality: u8) -> Self {
+        Self {
+            name: name.into(),
+            longest_edge: Some(longest_edge),
+            width: None,
+            height: None,
+            fit: Fit::Contain,
+            background: default_background(),
+            quality,
+        }
+    }
+
+    /// The box to fit: `longest_edge` squared, or `width` × `height`.
+    pub fn target_box(&self) -> (u32, u32) {
+        match (self.longest_edge, self.width, self.height) {
+            (Some(l), _, _) => (l, l),
+            (None, Some(w), Some(h)) => (w, h),
+            (None, Some(w), None) => (w, w),
+            (None, None, Some(h)) => (h, h),
+            (None, None, None) => (0, 0),
+        }
+    }
+
+    /// The background as RGB; `validate` has checked that it parses.
+    pub fn background_rgb(&self) -> [u8; 3] {
+        parse_hex_colour(&self.background).unwrap_or([255, 255, 255])
+    }
+}
+
+fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
+    let hex = s.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
 }
 
 impl Default for Config {
@@ -77,16 +146,8 @@ impl Default for Config {
             naming: NamingSettings::default(),
             upload: UploadSettings::default(),
             variants: vec![
-                VariantSpec {
-                    name: "large".into(),
-                    longest_edge: 2000,
-                    quality: 85,
-                },
-                VariantSpec {
-                    name: "thumb".into(),
-                    longest_edge: 400,
-                    quality: 80,
-                },
+                VariantSpec::longest("large", 2000, 85),
+                VariantSpec::longest("thumb", 400, 80),
             ],
             data_dir: None,
         }
@@ -195,10 +256,41 @@ impl Config {
             if !names.insert(&v.name) {
                 return Err(Error::config(setting, "variant names must be unique"));
             }
-            if !(16..=16384).contains(&v.longest_edge) {
+            let sized = [v.longest_edge, v.width, v.height];
+            if sized.iter().all(Option::is_none) {
                 return Err(Error::config(
-                    setting + ".longest_edge",
-                    "must be between 16 and 16384 pixels",
+                    setting,
+                    "set `longest_edge`, or `width` and `height`",
+                ));
+            }
+            if v.longest_edge.is_some() && (v.width.is_some() || v.height.is_some()) {
+                return Err(Error::config(
+                    setting,
+                    "set `longest_edge` or `width`/`height`, not both",
+                ));
+            }
+            for (field, value) in [
+                ("longest_edge", v.longest_edge),
+                ("width", v.width),
+                ("height", v.height),
+            ] {
+                if value.is_some_and(|px| !(16..=16384).contains(&px)) {
+                    return Err(Error::config(
+                        format!("{setting}.{field}"),
+                        "must be between 16 and 16384 pixels",
+                    ));
+                }
+            }
+            if v.fit != Fit::Contain && (v.width.is_none() || v.height.is_none()) {
+                return Err(Error::config(
+                    format!("{setting}.fit"),
+                    "`cover` and `pad` need both `width` and `height`",
+                ));
+            }
+            if parse_hex_colour(&v.background).is_none() {
+                return Err(Error::config(
+                    format!("{setting}.background"),
+                    format!("`{}` is not a colour like #ffffff", v.background),
                 ));
             }
             if !(1..=100).contains(&v.quality) {
@@ -275,7 +367,13 @@ mod tests {
             ("s3.prefix", |c| c.s3.prefix = "../x/".into()),
             ("variant", |c| c.variants.clear()),
             ("variant.large.longest_edge", |c| {
-                c.variants[0].longest_edge = 0
+                c.variants[0].longest_edge = Some(0)
+            }),
+            ("variant.large", |c| c.variants[0].longest_edge = None),
+            ("variant.large", |c| c.variants[0].width = Some(800)),
+            ("variant.large.fit", |c| c.variants[0].fit = Fit::Pad),
+            ("variant.large.background", |c| {
+                c.variants[0].background = "white".into()
             }),
             ("variant.thumb.quality", |c| c.variants[1].quality = 0),
             ("variant.large", |c| c.variants[1].name = "large".into()),

@@ -27,10 +27,21 @@ impl Default for Limits {
     }
 }
 
-/// The photo upright (EXIF orientation applied), flattened to RGB, with a long edge of at
-/// least `min_long_edge` where the source has it: JPEGs are decoded at the smallest scale that
-/// keeps it, which is most of the speed.
-pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Result<RgbImage> {
+/// A photo upright (EXIF orientation applied) and flattened to RGB, maybe at a reduced scale.
+pub struct Decoded {
+    pub image: RgbImage,
+    /// The upright size at full resolution, which variants are planned on.
+    pub full: (u32, u32),
+}
+
+/// Decodes the photo. `needed_long_edge(w, h)`, given the full upright size, says how long an
+/// edge the variants need: JPEGs are decoded at the smallest scale that keeps it, which is most
+/// of the speed.
+pub fn decode_upright(
+    path: &Path,
+    limits: &Limits,
+    needed_long_edge: &dyn Fn(u32, u32) -> u32,
+) -> Result<Decoded> {
     let fail = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
@@ -84,11 +95,16 @@ pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Resul
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
+    use image::metadata::Orientation::{Rotate90, Rotate90FlipH, Rotate270, Rotate270FlipH};
+    let full = match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (h, w),
+        _ => (w, h),
+    };
 
     let mut rgb = match format {
         ImageFormat::Jpeg if jpeg::handles(&bytes) => {
             drop(decoder);
-            jpeg::decode_scaled(&bytes, min_long_edge)
+            jpeg::decode_scaled(&bytes, needed_long_edge(full.0, full.1))
                 .map_err(|reason| fail(format!("cannot decode the JPEG image: {reason}")))?
         }
         _ => {
@@ -103,7 +119,10 @@ pub fn decode_upright(path: &Path, limits: &Limits, min_long_edge: u32) -> Resul
     }
     let mut image = DynamicImage::ImageRgb8(rgb);
     image.apply_orientation(orientation);
-    Ok(image.into_rgb8())
+    Ok(Decoded {
+        image: image.into_rgb8(),
+        full,
+    })
 }
 
 /// ISO-BMFF `ftyp` brands of HEIC/HEIF/AVIF files.

@@ -12,12 +12,13 @@ mod resize;
 
 use std::path::Path;
 
+use image::RgbImage;
 use sha2::{Digest, Sha256};
 
 use crate::config::VariantSpec;
 use crate::{Error, Result};
 
-pub use decode::{Limits, decode_upright};
+pub use decode::{Decoded, Limits, decode_upright};
 
 /// One rendered variant, ready to stage and upload.
 #[derive(Debug, Clone)]
@@ -33,23 +34,40 @@ pub struct Rendition {
 }
 
 /// Renders every variant of the photo at `path`, in the order given. CPU-bound: call it off
-/// the async runtime. Smaller variants are made from the next larger one, not the source.
+/// the async runtime. A variant is made from the smallest larger uncropped one already made,
+/// not from the source, when there is one.
 pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<Vec<Rendition>> {
-    let largest = variants.iter().map(|v| v.longest_edge).max().unwrap_or(0);
-    let upright = decode::decode_upright(path, limits, largest)?;
+    let needed = |w: u32, h: u32| {
+        variants
+            .iter()
+            .map(|v| resize::plan(v, w, h).scaled)
+            .map(|(sw, sh)| sw.max(sh))
+            .max()
+            .unwrap_or(0)
+    };
+    let decoded = decode::decode_upright(path, limits, &needed)?;
+    let (w, h) = decoded.full;
+    let plans: Vec<resize::Plan> = variants.iter().map(|v| resize::plan(v, w, h)).collect();
     let fail = |spec: &VariantSpec, reason: String| Error::Image {
         path: path.to_path_buf(),
         reason: format!("cannot make variant `{}`: {reason}", spec.name),
     };
 
     let mut order: Vec<usize> = (0..variants.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(variants[i].longest_edge));
+    order.sort_by_key(|&i| {
+        std::cmp::Reverse(u64::from(plans[i].scaled.0) * u64::from(plans[i].scaled.1))
+    });
     let mut rendered: Vec<Option<Rendition>> = vec![None; variants.len()];
-    let mut base = upright;
+    let mut scaled_so_far: Vec<RgbImage> = Vec::new();
     for i in order {
-        let spec = &variants[i];
-        let pixels =
-            resize::fit_longest_edge(&base, spec.longest_edge).map_err(|e| fail(spec, e))?;
+        let (spec, plan) = (&variants[i], &plans[i]);
+        let base = scaled_so_far
+            .iter()
+            .filter(|b| b.width() >= plan.scaled.0 && b.height() >= plan.scaled.1)
+            .min_by_key(|b| u64::from(b.width()) * u64::from(b.height()))
+            .unwrap_or(&decoded.image);
+        let scaled = resize::to_size(base, plan.scaled).map_err(|e| fail(spec, e))?;
+        let pixels = resize::finish(scaled.clone(), plan, spec.background_rgb());
         let bytes = jpeg::encode(&pixels, spec.quality).map_err(|e| fail(spec, e))?;
         rendered[i] = Some(Rendition {
             variant: spec.name.clone(),
@@ -60,7 +78,7 @@ pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<
             content_type: "image/jpeg",
             extension: "jpg",
         });
-        base = pixels;
+        scaled_so_far.push(scaled);
     }
     Ok(rendered.into_iter().flatten().collect())
 }
