@@ -61,14 +61,11 @@ pub fn decode_upright(
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
 
-    let format = match image::guess_format(&bytes) {
-        Ok(format) => format,
-        Err(_) if is_heif(&bytes) => {
-            return Err(fail(
-                "HEIC/HEIF photos are not supported in this build yet".into(),
-            ));
-        }
-        Err(_) => return Err(fail("not an image (or not a supported format)".into())),
+    if is_heif(&bytes) {
+        return decode_heif(&bytes, limits).map_err(fail);
+    }
+    let Ok(format) = image::guess_format(&bytes) else {
+        return Err(fail("not an image (or not a supported format)".into()));
     };
     let name = format!("{format:?}").to_uppercase();
 
@@ -123,6 +120,30 @@ pub fn decode_upright(
         image: image.into_rgb8(),
         full,
     })
+}
+
+#[cfg(feature = "heic")]
+fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Decoded, String> {
+    let heif = super::heic::decode(bytes, limits)?;
+    let mut rgb = heif.image;
+    if let Some(icc) = heif.icc {
+        super::colour::to_srgb(&mut rgb, &icc);
+    }
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    if let Some(orientation) = heif
+        .exif_orientation
+        .and_then(image::metadata::Orientation::from_exif)
+    {
+        image.apply_orientation(orientation);
+    }
+    let image = image.into_rgb8();
+    let full = image.dimensions();
+    Ok(Decoded { image, full })
+}
+
+#[cfg(not(feature = "heic"))]
+fn decode_heif(_: &[u8], _: &Limits) -> Result<Decoded, String> {
+    Err("HEIC/HEIF photos are not supported in this build".into())
 }
 
 /// ISO-BMFF `ftyp` brands of HEIC/HEIF/AVIF files.

@@ -7,6 +7,8 @@
 mod colour;
 mod decode;
 mod flatten;
+#[cfg(feature = "heic")]
+mod heic;
 mod jpeg;
 mod resize;
 
