@@ -60,17 +60,23 @@ pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<
         std::cmp::Reverse(u64::from(plans[i].scaled.0) * u64::from(plans[i].scaled.1))
     });
     let mut rendered: Vec<Option<Rendition>> = vec![None; variants.len()];
+    // The full decode is the largest buffer: it goes as soon as no variant left needs it.
+    let mut source = Some(decoded.image);
     let mut scaled_so_far: Vec<RgbImage> = Vec::new();
-    for i in order {
+    let covers =
+        |b: &RgbImage, p: &resize::Plan| b.width() >= p.scaled.0 && b.height() >= p.scaled.1;
+    for (n, &i) in order.iter().enumerate() {
         let (spec, plan) = (&variants[i], &plans[i]);
         let base = scaled_so_far
             .iter()
-            .filter(|b| b.width() >= plan.scaled.0 && b.height() >= plan.scaled.1)
+            .filter(|b| covers(b, plan))
             .min_by_key(|b| u64::from(b.width()) * u64::from(b.height()))
-            .unwrap_or(&decoded.image);
+            .or(source.as_ref())
+            .ok_or_else(|| fail(spec, "no source image left".into()))?;
         let scaled = resize::to_size(base, plan.scaled).map_err(|e| fail(spec, e))?;
-        let pixels = resize::finish(scaled.clone(), plan, spec.background_rgb());
-        let bytes = jpeg::encode(&pixels, spec.quality).map_err(|e| fail(spec, e))?;
+        let finished = resize::finish(&scaled, plan, spec.background_rgb());
+        let pixels = finished.as_ref().unwrap_or(&scaled);
+        let bytes = jpeg::encode(pixels, spec.quality).map_err(|e| fail(spec, e))?;
         rendered[i] = Some(Rendition {
             variant: spec.name.clone(),
             sha256: hex(&Sha256::digest(&bytes)),
@@ -80,7 +86,15 @@ pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<
             content_type: "image/jpeg",
             extension: "jpg",
         });
+        drop(finished);
         scaled_so_far.push(scaled);
+        let rest = &order[n + 1..];
+        if rest
+            .iter()
+            .all(|&j| scaled_so_far.iter().any(|b| covers(b, &plans[j])))
+        {
+            source = None;
+        }
     }
     Ok(rendered.into_iter().flatten().collect())
 }

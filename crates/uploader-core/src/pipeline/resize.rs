@@ -53,24 +53,27 @@ pub fn to_size(image: &RgbImage, (nw, nh): (u32, u32)) -> Result<RgbImage, Strin
         .ok_or_else(|| "resized buffer has the wrong size".into())
 }
 
-/// Crops (cover) or pads (pad) the scaled photo to the plan's output size, around the centre.
-pub fn finish(scaled: RgbImage, plan: &Plan, background: [u8; 3]) -> RgbImage {
+/// The scaled photo cropped (cover) or padded (pad) to the plan's output size around the
+/// centre; `None` when it already has that size (contain), so no copy is made.
+pub fn finish(scaled: &RgbImage, plan: &Plan, background: [u8; 3]) -> Option<RgbImage> {
     let (sw, sh) = scaled.dimensions();
     let (ow, oh) = plan.output;
     if (sw, sh) == (ow, oh) {
-        return scaled;
+        return None;
     }
     if sw >= ow && sh >= oh {
-        return image::imageops::crop_imm(&scaled, (sw - ow) / 2, (sh - oh) / 2, ow, oh).to_image();
+        return Some(
+            image::imageops::crop_imm(scaled, (sw - ow) / 2, (sh - oh) / 2, ow, oh).to_image(),
+        );
     }
     let mut canvas = RgbImage::from_pixel(ow, oh, Rgb(background));
     image::imageops::replace(
         &mut canvas,
-        &scaled,
+        scaled,
         i64::from((ow - sw.min(ow)) / 2),
         i64::from((oh - sh.min(oh)) / 2),
     );
-    canvas
+    Some(canvas)
 }
 
 #[cfg(test)]
@@ -184,24 +187,18 @@ mod tests {
                 Rgb([0, 0, 255])
             }
         });
-        let padded = finish(
-            photo.clone(),
-            &Plan {
-                scaled: (40, 20),
-                output: (40, 40),
-            },
-            [255, 255, 255],
-        );
+        let plan = |output| Plan {
+            scaled: (40, 20),
+            output,
+        };
+        let padded = finish(&photo, &plan((40, 40)), [255, 255, 255]).unwrap();
         assert_eq!(padded.dimensions(), (40, 40));
         assert_eq!(padded.get_pixel(0, 0).0, [255, 255, 255]);
         assert_eq!(padded.get_pixel(5, 20).0, [255, 0, 0]);
-        let cropped = finish(
-            photo,
-            &Plan {
-                scaled: (40, 20),
-                output: (20, 20),
-            },
-            [0, 0, 0],
+        let cropped = finish(&photo, &plan((20, 20)), [0, 0, 0]).unwrap();
+        assert!(
+            finish(&photo, &plan((40, 20)), [0, 0, 0]).is_none(),
+            "contain makes no copy"
         );
         assert_eq!(cropped.dimensions(), (20, 20));
         assert_eq!(
