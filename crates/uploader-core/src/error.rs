@@ -36,9 +36,6 @@ pub enum Error {
     #[error("no job {0}")]
     NoSuchJob(i64),
 
-    #[error("upload of `{key}` failed: {reason}")]
-    Upload { key: String, reason: String },
-
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -70,7 +67,6 @@ impl Error {
             Error::Store { .. } | Error::Sql(_) => "store",
             Error::StateConflict { .. } => "state_conflict",
             Error::NoSuchJob(_) => "no_such_job",
-            Error::Upload { .. } => "upload",
             Error::Io { .. } => "io",
         }
     }

@@ -4,7 +4,7 @@
 mod jobs;
 mod migrate;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
@@ -18,7 +18,6 @@ pub use migrate::MIGRATIONS;
 pub struct Store {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
-    path: PathBuf,
 }
 
 impl Store {
@@ -45,12 +44,7 @@ impl Store {
         Ok(Self {
             conn: Mutex::new(conn),
             clock,
-            path: path.to_path_buf(),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
