@@ -34,14 +34,8 @@ pub struct Decoded {
     pub full: (u32, u32),
 }
 
-/// Decodes the photo. `needed_long_edge(w, h)`, given the full upright size, says how long an
-/// edge the variants need: JPEGs are decoded at the smallest scale that keeps it, which is most
-/// of the speed.
-pub fn decode_upright(
-    path: &Path,
-    limits: &Limits,
-    needed_long_edge: &dyn Fn(u32, u32) -> u32,
-) -> Result<Decoded> {
+/// Reads the file at `path`, refusing an empty or oversized one before reading it.
+pub fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
     let fail = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
@@ -49,9 +43,6 @@ pub fn decode_upright(
     let len = std::fs::metadata(path)
         .map_err(|e| fail(format!("cannot open: {e}")))?
         .len();
-    if len == 0 {
-        return Err(fail("the file is empty".into()));
-    }
     if len > limits.max_file_bytes {
         return Err(fail(format!(
             "the file is {} MB, over the {} MB limit",
@@ -59,17 +50,52 @@ pub fn decode_upright(
             limits.max_file_bytes / 1_000_000
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
+}
 
-    if is_heif(&bytes) {
-        return decode_heif(&bytes, limits).map_err(fail);
+/// Decodes the photo at `path`. `needed_long_edge(w, h)`, given the full upright size, says how
+/// long an edge the variants need: JPEGs are decoded at the smallest scale that keeps it, which
+/// is most of the speed.
+pub fn decode_upright(
+    path: &Path,
+    limits: &Limits,
+    needed_long_edge: &dyn Fn(u32, u32) -> u32,
+) -> Result<Decoded> {
+    let bytes = read_limited(path, limits)?;
+    decode_bytes(path, &bytes, limits, needed_long_edge)
+}
+
+/// Decodes `bytes` already read from `path` (named in errors only).
+pub fn decode_bytes(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    needed_long_edge: &dyn Fn(u32, u32) -> u32,
+) -> Result<Decoded> {
+    let fail = |reason: String| Error::Image {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.is_empty() {
+        return Err(fail("the file is empty".into()));
     }
-    let Ok(format) = image::guess_format(&bytes) else {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(fail(format!(
+            "the file is {} MB, over the {} MB limit",
+            bytes.len() / 1_000_000,
+            limits.max_file_bytes / 1_000_000
+        )));
+    }
+
+    if is_heif(bytes) {
+        return decode_heif(bytes, limits).map_err(fail);
+    }
+    let Ok(format) = image::guess_format(bytes) else {
         return Err(fail("not an image (or not a supported format)".into()));
     };
     let name = format!("{format:?}").to_uppercase();
 
-    let mut reader = ImageReader::with_format(Cursor::new(&bytes[..]), format);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut image_limits = image::Limits::default();
     image_limits.max_image_width = Some(limits.max_edge);
     image_limits.max_image_height = Some(limits.max_edge);
@@ -99,9 +125,9 @@ pub fn decode_upright(
     };
 
     let mut rgb = match format {
-        ImageFormat::Jpeg if jpeg::handles(&bytes) => {
+        ImageFormat::Jpeg if jpeg::handles(bytes) => {
             drop(decoder);
-            jpeg::decode_scaled(&bytes, needed_long_edge(full.0, full.1))
+            jpeg::decode_scaled(bytes, needed_long_edge(full.0, full.1))
                 .map_err(|reason| fail(format!("cannot decode the JPEG image: {reason}")))?
         }
         _ => {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::config::VariantSpec;
 use crate::{Error, Result};
 
-pub use decode::{Decoded, Limits, decode_upright};
+pub use decode::{Decoded, Limits, decode_bytes, decode_upright, read_limited};
 
 /// One rendered variant, ready to stage and upload.
 #[derive(Debug, Clone)]
@@ -39,6 +39,17 @@ pub struct Rendition {
 /// the async runtime. A variant is made from the smallest larger uncropped one already made,
 /// not from the source, when there is one.
 pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<Vec<Rendition>> {
+    let bytes = decode::read_limited(path, limits)?;
+    render_bytes(path, &bytes, variants, limits)
+}
+
+/// [`render`] on bytes already read from `path`, which only names the file in errors.
+pub fn render_bytes(
+    path: &Path,
+    bytes: &[u8],
+    variants: &[VariantSpec],
+    limits: &Limits,
+) -> Result<Vec<Rendition>> {
     let needed = |w: u32, h: u32| {
         variants
             .iter()
@@ -47,7 +58,7 @@ pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<
             .max()
             .unwrap_or(0)
     };
-    let decoded = decode::decode_upright(path, limits, &needed)?;
+    let decoded = decode::decode_bytes(path, bytes, limits, &needed)?;
     let (w, h) = decoded.full;
     let plans: Vec<resize::Plan> = variants.iter().map(|v| resize::plan(v, w, h)).collect();
     let fail = |spec: &VariantSpec, reason: String| Error::Image {
