@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use image::RgbImage;
-use uploader_core::config::{Fit, VariantSpec};
+use uploader_core::config::{Fit, Format, VariantSpec};
 use uploader_core::pipeline::{self, Limits, Rendition};
 use uploader_testkit::shared_image;
 
@@ -149,6 +149,78 @@ fn square_pad_and_cover_variants_have_exact_sizes_on_a_real_photo() {
     for (x, y) in [(500, 5), (500, 994), (5, 60)] {
         let p = padded.get_pixel(x, y).0;
         assert!(p.iter().all(|c| *c >= 250), "({x},{y}) is {p:?}, not white");
+    }
+}
+
+fn formatted(name: &str, edge: u32, format: Format) -> VariantSpec {
+    VariantSpec {
+        format,
+        ..VariantSpec::longest(name, edge, 90)
+    }
+}
+
+#[test]
+fn transparent_sources_keep_alpha_in_png_and_webp_and_sit_on_white_in_jpeg() {
+    for file in ["derived/palette-alpha.png", "derived/lossless-alpha.webp"] {
+        let specs = [
+            formatted("png", 400, Format::Png),
+            formatted("webp", 400, Format::Webp),
+            formatted("jpeg", 400, Format::Jpeg),
+        ];
+        let out = pipeline::render(&shared_image(file), &specs, &Limits::default()).unwrap();
+        let kinds: Vec<_> = out.iter().map(|r| (r.extension, r.content_type)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("png", "image/png"),
+                ("webp", "image/webp"),
+                ("jpg", "image/jpeg")
+            ],
+            "{file}"
+        );
+        let png = image::load_from_memory(&out[0].bytes).unwrap().into_rgba8();
+        let webp = image::load_from_memory(&out[1].bytes).unwrap().into_rgba8();
+        let jpeg = decode(&out[2]);
+        let clear: Vec<(u32, u32)> = png
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p[3] == 0)
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        assert!(
+            clear.len() > 100,
+            "{file}: the PNG variant kept no transparency"
+        );
+        for &(x, y) in clear.iter().step_by(97) {
+            assert!(
+                webp.get_pixel(x, y)[3] < 16,
+                "{file}: WebP opaque at ({x},{y})"
+            );
+            let p = jpeg.get_pixel(x, y).0;
+            assert!(
+                p.iter().all(|&c| c > 235),
+                "{file}: JPEG at ({x},{y}) is {p:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_jpeg_planes_path_gives_the_picture_the_rgb_path_gives() {
+    // All-JPEG variants keep the source's Y/Cb/Cr planes; one PNG variant forces RGB.
+    for file in [
+        "real/exifsamples_mobile_jolla.jpg",
+        "orientation/Portrait_6.jpg",
+        "derived/greyscale.jpg",
+    ] {
+        let source = shared_image(file);
+        let planes = render(&source, &[800]);
+        let specs = [
+            VariantSpec::longest("v800", 800, 90),
+            formatted("png", 64, Format::Png),
+        ];
+        let rgb = pipeline::render(&source, &specs, &Limits::default()).unwrap();
+        let diff = mean_abs_diff(&decode(&planes[0]), &decode(&rgb[0]));
+        assert!(diff < 1.5, "{file}: the two paths differ by {diff:.2}");
     }
 }
 

@@ -231,8 +231,8 @@ mod tests {
         assert_eq!(v[..2], [("zoom", Some(3000), 85), ("card", Some(600), 70)]);
         let square = &c.variants[2];
         assert_eq!(
-            (square.target_box(), square.fit, square.background_rgb()),
-            ((1000, 1000), Fit::Pad, [240, 240, 240])
+            (square.target_box(), square.fit, square.background_rgba()),
+            ((1000, 1000), Fit::Pad, [240, 240, 240, 255])
         );
         assert!(c.validate_rendering().is_ok());
     }

@@ -71,11 +71,49 @@ pub struct VariantSpec {
     pub height: Option<u32>,
     #[serde(default)]
     pub fit: Fit,
-    /// `#rrggbb` around the photo with `pad`; white by default.
+    /// `#rrggbb` around the photo with `pad`, and under transparent pixels in a JPEG; white by
+    /// default. `transparent` pads PNG and WebP variants with transparency.
     #[serde(default = "default_background")]
     pub background: String,
     #[serde(default = "default_quality")]
     pub quality: u8,
+    #[serde(default)]
+    pub format: Format,
+}
+
+/// The file format a variant is written in. PNG and WebP keep transparency; JPEG puts
+/// transparent pixels on the variant's background.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Jpeg,
+    /// Lossy WebP at `quality`, alpha kept.
+    Webp,
+    /// Lossless PNG; `quality` is ignored.
+    Png,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::Webp => "webp",
+            Format::Png => "png",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Webp => "image/webp",
+            Format::Png => "image/png",
+        }
+    }
+
+    pub fn keeps_alpha(self) -> bool {
+        self != Format::Jpeg
+    }
 }
 
 /// How a photo goes into its variant's box. None of them ever upscales.
@@ -110,6 +148,7 @@ impl VariantSpec {
             fit: Fit::Contain,
             background: default_background(),
             quality,
+            format: Format::Jpeg,
         }
     }
 
@@ -124,9 +163,14 @@ impl VariantSpec {
         }
     }
 
-    /// The background as RGB; `validate` has checked that it parses.
-    pub fn background_rgb(&self) -> [u8; 3] {
-        parse_hex_colour(&self.background).unwrap_or([255, 255, 255])
+    /// The background as RGBA (`transparent` is all zero); `validate` has checked that it
+    /// parses.
+    pub fn background_rgba(&self) -> [u8; 4] {
+        if self.background == "transparent" {
+            return [0, 0, 0, 0];
+        }
+        let [r, g, b] = parse_hex_colour(&self.background).unwrap_or([255, 255, 255]);
+        [r, g, b, 255]
     }
 }
 
@@ -287,10 +331,30 @@ impl Config {
                     "`cover` and `pad` need both `width` and `height`",
                 ));
             }
-            if parse_hex_colour(&v.background).is_none() {
+            if v.background == "transparent" {
+                if !v.format.keeps_alpha() {
+                    return Err(Error::config(
+                        format!("{setting}.background"),
+                        "`transparent` needs format = \"png\" or \"webp\": JPEG has no transparency",
+                    ));
+                }
+            } else if parse_hex_colour(&v.background).is_none() {
                 return Err(Error::config(
                     format!("{setting}.background"),
-                    format!("`{}` is not a colour like #ffffff", v.background),
+                    format!(
+                        "`{}` is not a colour like #ffffff (or `transparent`)",
+                        v.background
+                    ),
+                ));
+            }
+            if v.format == Format::Webp
+                && [v.longest_edge, v.width, v.height]
+                    .iter()
+                    .any(|px| px.is_some_and(|px| px > 16383))
+            {
+                return Err(Error::config(
+                    setting.clone(),
+                    "WebP images are at most 16383 pixels on a side",
                 ));
             }
             if !(1..=100).contains(&v.quality) {
@@ -374,6 +438,13 @@ mod tests {
             ("variant.large.fit", |c| c.variants[0].fit = Fit::Pad),
             ("variant.large.background", |c| {
                 c.variants[0].background = "white".into()
+            }),
+            ("variant.large.background", |c| {
+                c.variants[0].background = "transparent".into()
+            }),
+            ("variant.large", |c| {
+                c.variants[0].format = Format::Webp;
+                c.variants[0].longest_edge = Some(16384);
             }),
             ("variant.thumb.quality", |c| c.variants[1].quality = 0),
             ("variant.large", |c| c.variants[1].name = "large".into()),

@@ -4,9 +4,10 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use super::jpeg;
+use super::pixels::Pixels;
 use crate::{Error, Result};
 
 /// Refuses decompression bombs before allocation.
@@ -27,9 +28,9 @@ impl Default for Limits {
     }
 }
 
-/// A photo upright (EXIF orientation applied) and flattened to RGB, maybe at a reduced scale.
+/// A photo upright (EXIF orientation applied), in sRGB, maybe at a reduced scale.
 pub struct Decoded {
-    pub image: RgbImage,
+    pub image: Pixels,
     /// The upright size at full resolution, which variants are planned on.
     pub full: (u32, u32),
 }
@@ -53,25 +54,34 @@ pub fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
 }
 
-/// Decodes the photo at `path`. `needed_long_edge(w, h)`, given the full upright size, says how
-/// long an edge the variants need: JPEGs are decoded at the smallest scale that keeps it, which
-/// is most of the speed.
+/// What the variants need from the decode.
+pub struct Wants<'a> {
+    /// Given the full upright size, how long an edge the largest variant needs: JPEGs are
+    /// decoded at the smallest scale that keeps it, which is most of the speed.
+    pub long_edge: &'a dyn Fn(u32, u32) -> u32,
+    /// Some variant keeps transparency (PNG, WebP), so alpha is not flattened.
+    pub alpha: bool,
+    /// Every variant is a JPEG, so a JPEG's Y/Cb/Cr planes may be kept as they are.
+    pub planes: bool,
+}
+
+/// Decodes the photo at `path` as an all-JPEG set of variants would (planes where possible).
 pub fn decode_upright(
     path: &Path,
     limits: &Limits,
     needed_long_edge: &dyn Fn(u32, u32) -> u32,
 ) -> Result<Decoded> {
     let bytes = read_limited(path, limits)?;
-    decode_bytes(path, &bytes, limits, needed_long_edge)
+    let wants = Wants {
+        long_edge: needed_long_edge,
+        alpha: false,
+        planes: true,
+    };
+    decode_bytes(path, &bytes, limits, &wants)
 }
 
 /// Decodes `bytes` already read from `path` (named in errors only).
-pub fn decode_bytes(
-    path: &Path,
-    bytes: &[u8],
-    limits: &Limits,
-    needed_long_edge: &dyn Fn(u32, u32) -> u32,
-) -> Result<Decoded> {
+pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -> Result<Decoded> {
     let fail = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
@@ -124,28 +134,40 @@ pub fn decode_bytes(
         _ => (w, h),
     };
 
-    let mut rgb = match format {
+    let icc = icc.filter(|icc| super::colour::changes_colours(icc));
+    let jpeg_failed = |reason| fail(format!("cannot decode the JPEG image: {reason}"));
+    let long_edge = (wants.long_edge)(full.0, full.1);
+    let mut pixels = match format {
+        ImageFormat::Jpeg if wants.planes && icc.is_none() && jpeg::has_planes(bytes) => {
+            drop(decoder);
+            Pixels::Yuv(jpeg::decode_planes_scaled(bytes, long_edge).map_err(jpeg_failed)?)
+        }
         ImageFormat::Jpeg if jpeg::handles(bytes) => {
             drop(decoder);
-            jpeg::decode_scaled(bytes, needed_long_edge(full.0, full.1))
-                .map_err(|reason| fail(format!("cannot decode the JPEG image: {reason}")))?
+            Pixels::Rgb(jpeg::decode_scaled(bytes, long_edge).map_err(jpeg_failed)?)
         }
         _ => {
             let image = DynamicImage::from_decoder(decoder)
                 .map_err(|e| fail(format!("cannot decode the {name} image: {e}")))?;
-            super::flatten::on_white(&image)
+            match image.color().has_alpha() && wants.alpha {
+                true => Some(image.to_rgba8()),
+                false => None,
+            }
+            .filter(|rgba| !super::flatten::is_opaque(rgba))
+            .map_or_else(
+                || Pixels::Rgb(super::flatten::on_white(&image)),
+                Pixels::Rgba,
+            )
         }
     };
-    if let Some(icc) = icc {
-        // On the reduced-scale decode, before resizing: fewer pixels to convert.
-        super::colour::to_srgb(&mut rgb, &icc);
+    // On the reduced-scale decode, before resizing: fewer pixels to convert.
+    match (&mut pixels, icc) {
+        (Pixels::Rgb(rgb), Some(icc)) => super::colour::to_srgb(rgb, &icc),
+        (Pixels::Rgba(rgba), Some(icc)) => super::colour::to_srgb_rgba(rgba, &icc),
+        _ => {}
     }
-    let mut image = DynamicImage::ImageRgb8(rgb);
-    image.apply_orientation(orientation);
-    Ok(Decoded {
-        image: image.into_rgb8(),
-        full,
-    })
+    let image = pixels.oriented(orientation);
+    Ok(Decoded { image, full })
 }
 
 #[cfg(feature = "heic")]
@@ -164,7 +186,10 @@ fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Decoded, String> {
     }
     let image = image.into_rgb8();
     let full = image.dimensions();
-    Ok(Decoded { image, full })
+    Ok(Decoded {
+        image: Pixels::Rgb(image),
+        full,
+    })
 }
 
 #[cfg(not(feature = "heic"))]

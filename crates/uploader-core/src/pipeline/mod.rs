@@ -6,21 +6,24 @@
 
 mod colour;
 mod decode;
+mod encode;
 mod flatten;
 #[cfg(feature = "heic")]
 mod heic;
 mod jpeg;
+mod pixels;
+mod planes;
 mod resize;
 
 use std::path::Path;
 
-use image::RgbImage;
 use sha2::{Digest, Sha256};
 
-use crate::config::VariantSpec;
+use crate::config::{Format, VariantSpec};
 use crate::{Error, Result};
 
-pub use decode::{Decoded, Limits, decode_bytes, decode_upright, read_limited};
+pub use decode::{Decoded, Limits, Wants, decode_bytes, decode_upright, read_limited};
+pub use pixels::Pixels;
 
 /// One rendered variant, ready to stage and upload.
 #[derive(Debug, Clone)]
@@ -58,7 +61,12 @@ pub fn render_bytes(
             .max()
             .unwrap_or(0)
     };
-    let decoded = decode::decode_bytes(path, bytes, limits, &needed)?;
+    let wants = Wants {
+        long_edge: &needed,
+        alpha: variants.iter().any(|v| v.format.keeps_alpha()),
+        planes: variants.iter().all(|v| v.format == Format::Jpeg),
+    };
+    let decoded = decode::decode_bytes(path, bytes, limits, &wants)?;
     let (w, h) = decoded.full;
     let plans: Vec<resize::Plan> = variants.iter().map(|v| resize::plan(v, w, h)).collect();
     let fail = |spec: &VariantSpec, reason: String| Error::Image {
@@ -73,29 +81,32 @@ pub fn render_bytes(
     let mut rendered: Vec<Option<Rendition>> = vec![None; variants.len()];
     // The full decode is the largest buffer: it goes as soon as no variant left needs it.
     let mut source = Some(decoded.image);
-    let mut scaled_so_far: Vec<RgbImage> = Vec::new();
-    let covers =
-        |b: &RgbImage, p: &resize::Plan| b.width() >= p.scaled.0 && b.height() >= p.scaled.1;
+    let mut scaled_so_far: Vec<Pixels> = Vec::new();
+    let covers = |b: &Pixels, p: &resize::Plan| {
+        let (w, h) = b.dimensions();
+        w >= p.scaled.0 && h >= p.scaled.1
+    };
     for (n, &i) in order.iter().enumerate() {
         let (spec, plan) = (&variants[i], &plans[i]);
         let base = scaled_so_far
             .iter()
             .filter(|b| covers(b, plan))
-            .min_by_key(|b| u64::from(b.width()) * u64::from(b.height()))
+            .min_by_key(|b| b.pixel_count())
             .or(source.as_ref())
             .ok_or_else(|| fail(spec, "no source image left".into()))?;
-        let scaled = resize::to_size(base, plan.scaled).map_err(|e| fail(spec, e))?;
-        let finished = resize::finish(&scaled, plan, spec.background_rgb());
+        let scaled = base.resized(plan.scaled).map_err(|e| fail(spec, e))?;
+        let finished = scaled.finished(plan, spec.background_rgba());
         let pixels = finished.as_ref().unwrap_or(&scaled);
-        let bytes = jpeg::encode(pixels, spec.quality).map_err(|e| fail(spec, e))?;
+        let bytes = encode::encode(pixels, spec).map_err(|e| fail(spec, e))?;
+        let (width, height) = pixels.dimensions();
         rendered[i] = Some(Rendition {
             variant: spec.name.clone(),
             sha256: hex(&Sha256::digest(&bytes)),
-            width: pixels.width(),
-            height: pixels.height(),
+            width,
+            height,
             bytes,
-            content_type: "image/jpeg",
-            extension: "jpg",
+            content_type: spec.format.content_type(),
+            extension: spec.format.extension(),
         });
         drop(finished);
         scaled_so_far.push(scaled);

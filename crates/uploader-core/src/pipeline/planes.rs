@@ -1,0 +1,179 @@
+//! A JPEG's Y, Cb and Cr planes, kept apart from decode to encode. Resizing them (the chroma at
+//! a quarter of the pixels) and handing them straight back to the encoder skips chroma
+//! upsampling and two colour conversions: the same work as an RGB path, half the resampling.
+
+use fast_image_resize::PixelType;
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage, Luma};
+
+use super::resize;
+
+/// Luma at full size; chroma (none for greyscale) at whatever subsampling it came with until
+/// the first resize, then always at half size rounded up (4:2:0), as the encoder takes it.
+#[derive(Debug, Clone)]
+pub struct Planes {
+    pub y: GrayImage,
+    pub chroma: Option<(GrayImage, GrayImage)>,
+}
+
+impl Planes {
+    pub fn dimensions(&self) -> (u32, u32) {
+        self.y.dimensions()
+    }
+
+    /// Every plane turned the same way, so the photo stands upright.
+    pub fn oriented(self, orientation: Orientation) -> Self {
+        let turn = |plane: GrayImage| {
+            let mut image = DynamicImage::ImageLuma8(plane);
+            image.apply_orientation(orientation);
+            image.into_luma8()
+        };
+        Self {
+            y: turn(self.y),
+            chroma: self.chroma.map(|(cb, cr)| (turn(cb), turn(cr))),
+        }
+    }
+
+    /// Luma resampled to `size`, chroma to half of it: each plane spans the whole picture.
+    pub fn resized(&self, (w, h): (u32, u32)) -> Result<Self, String> {
+        let plane = |p: &GrayImage, size: (u32, u32)| -> Result<GrayImage, String> {
+            if p.dimensions() == size {
+                return Ok(p.clone());
+            }
+            let raw = resize::resample(p.as_raw(), p.dimensions(), PixelType::U8, size)?;
+            GrayImage::from_raw(size.0, size.1, raw)
+                .ok_or_else(|| "resized plane has the wrong size".into())
+        };
+        let half = (w.div_ceil(2), h.div_ceil(2));
+        Ok(Self {
+            y: plane(&self.y, (w, h))?,
+            chroma: match &self.chroma {
+                Some((cb, cr)) if cb.dimensions() == half => Some((cb.clone(), cr.clone())),
+                Some((cb, cr)) => Some(chroma_resized(cb, cr, half)?),
+                None => None,
+            },
+        })
+    }
+
+    /// The `w`×`h` window at (`x`, `y`); `x` and `y` must be even, so that chroma stays aligned.
+    pub fn cropped(&self, (x, y): (u32, u32), (w, h): (u32, u32)) -> Self {
+        let cut = |p: &GrayImage, x, y, w, h| image::imageops::crop_imm(p, x, y, w, h).to_image();
+        Self {
+            y: cut(&self.y, x, y, w, h),
+            chroma: self.chroma.as_ref().map(|(cb, cr)| {
+                let (cx, cy, cw, ch) = (x / 2, y / 2, w.div_ceil(2), h.div_ceil(2));
+                (cut(cb, cx, cy, cw, ch), cut(cr, cx, cy, cw, ch))
+            }),
+        }
+    }
+
+    /// These planes placed at (`x`, `y`), both even, on a `w`×`h` canvas of `background`.
+    pub fn padded(&self, (w, h): (u32, u32), (x, y): (u32, u32), background: [u8; 3]) -> Self {
+        let [by, bcb, bcr] = ycbcr(background);
+        let place = |p: &GrayImage, (cw, ch): (u32, u32), (px, py): (u32, u32), fill: u8| {
+            let mut canvas = GrayImage::from_pixel(cw, ch, Luma([fill]));
+            image::imageops::replace(&mut canvas, p, i64::from(px), i64::from(py));
+            canvas
+        };
+        let half = (w.div_ceil(2), h.div_ceil(2));
+        Self {
+            y: place(&self.y, (w, h), (x, y), by),
+            chroma: self.chroma.as_ref().map(|(cb, cr)| {
+                (
+                    place(cb, half, (x / 2, y / 2), bcb),
+                    place(cr, half, (x / 2, y / 2), bcr),
+                )
+            }),
+        }
+    }
+}
+
+/// Cb and Cr resampled together, interleaved: one two-channel pass costs about what one
+/// single-channel pass does.
+fn chroma_resized(
+    cb: &GrayImage,
+    cr: &GrayImage,
+    (w, h): (u32, u32),
+) -> Result<(GrayImage, GrayImage), String> {
+    let interleaved: Vec<u8> = cb
+        .as_raw()
+        .iter()
+        .zip(cr.as_raw())
+        .flat_map(|(&b, &r)| [b, r])
+        .collect();
+    let out = resize::resample(&interleaved, cb.dimensions(), PixelType::U8x2, (w, h))?;
+    let (b, r): (Vec<u8>, Vec<u8>) = out.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
+    let plane = |raw| GrayImage::from_raw(w, h, raw).ok_or("resized chroma has the wrong size");
+    Ok((plane(b)?, plane(r)?))
+}
+
+/// JPEG's (JFIF) full-range YCbCr of an sRGB colour.
+pub fn ycbcr([r, g, b]: [u8; 3]) -> [u8; 3] {
+    let (r, g, b) = (f64::from(r), f64::from(g), f64::from(b));
+    let clamp = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+    [
+        clamp(0.299 * r + 0.587 * g + 0.114 * b),
+        clamp(128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b),
+        clamp(128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planes(w: u32, h: u32) -> Planes {
+        let half = |v: u8| GrayImage::from_pixel(w.div_ceil(2), h.div_ceil(2), Luma([v]));
+        Planes {
+            y: GrayImage::from_fn(w, h, |x, _| Luma([if x < w / 2 { 0 } else { 255 }])),
+            chroma: Some((half(100), half(150))),
+        }
+    }
+
+    #[test]
+    fn white_black_and_grey_have_neutral_chroma() {
+        assert_eq!(ycbcr([255, 255, 255]), [255, 128, 128]);
+        assert_eq!(ycbcr([0, 0, 0]), [0, 128, 128]);
+        assert_eq!(ycbcr([128, 128, 128]), [128, 128, 128]);
+    }
+
+    #[test]
+    fn chroma_follows_luma_at_half_size_through_resize_crop_and_pad() {
+        type Op = fn(&Planes) -> Planes;
+        let cases: [(&str, Op, (u32, u32)); 3] = [
+            ("resize", |p| p.resized((51, 33)).unwrap(), (51, 33)),
+            ("crop", |p| p.cropped((10, 4), (41, 21)), (41, 21)),
+            (
+                "pad",
+                |p| p.padded((120, 120), (10, 30), [255, 255, 255]),
+                (120, 120),
+            ),
+        ];
+        for (what, op, size) in cases {
+            let out = op(&planes(100, 60));
+            assert_eq!(out.dimensions(), size, "{what}");
+            let (cb, cr) = out.chroma.unwrap();
+            let half = (size.0.div_ceil(2), size.1.div_ceil(2));
+            assert_eq!((cb.dimensions(), cr.dimensions()), (half, half), "{what}");
+        }
+    }
+
+    #[test]
+    fn pad_fills_with_the_background_and_keeps_the_photo_where_placed() {
+        let out = planes(100, 60).padded((120, 120), (10, 30), [255, 255, 255]);
+        assert_eq!(out.y.get_pixel(0, 0).0, [255]);
+        assert_eq!(out.y.get_pixel(10, 30).0, [0]);
+        let (cb, _) = out.chroma.unwrap();
+        assert_eq!(
+            (cb.get_pixel(0, 0).0, cb.get_pixel(5, 15).0),
+            ([128], [100])
+        );
+    }
+
+    #[test]
+    fn a_quarter_turn_swaps_every_plane() {
+        let out = planes(100, 60).oriented(Orientation::Rotate90);
+        assert_eq!(out.dimensions(), (60, 100));
+        assert_eq!(out.chroma.unwrap().0.dimensions(), (30, 50));
+    }
+}
