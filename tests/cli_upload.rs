@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::Workspace;
 use uploader_core::config::VariantSpec;
-use uploader_core::pipeline::{self, Limits};
+use uploader_core::pipeline::{self, Recipe};
 use uploader_testkit::{S3Server, copy_images};
 
 const CONFIG: &str = r#"
@@ -77,7 +77,7 @@ async fn real_photos_land_under_the_prefix_as_the_pipeline_rendered_them() {
 
         // What the pipeline renders for this source is what must be in the bucket, byte for byte.
         let rendered: HashMap<String, pipeline::Rendition> =
-            pipeline::render(&source, &variants(), &Limits::default())
+            pipeline::render(&source, &Recipe::new(variants()))
                 .expect("render")
                 .into_iter()
                 .map(|r| (r.variant.clone(), r))

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use uploader_core::config::Config;
 use uploader_core::naming::Naming;
-use uploader_core::pipeline::{self, Limits};
+use uploader_core::pipeline::{self, Recipe};
 
 #[derive(Debug, Serialize)]
 pub struct ProcessReport {
@@ -45,6 +45,7 @@ pub fn run(
 ) -> ProcessReport {
     let files = uploader_core::intake::expand(paths);
     let naming = Naming::new(config, "");
+    let recipe = Recipe::from_config(config);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = jobs.unwrap_or(cores).clamp(1, files.len().max(1));
     let next = AtomicUsize::new(0);
@@ -56,7 +57,7 @@ pub fn run(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(source) = files.get(i) else { break };
-                    let done = process_one(config, &naming, source, sku, out);
+                    let done = process_one(&recipe, &naming, source, sku, out);
                     if let Ok(mut results) = results.lock() {
                         results[i] = Some(done);
                     }
@@ -79,7 +80,7 @@ pub fn run(
 }
 
 fn process_one(
-    config: &Config,
+    recipe: &Recipe,
     naming: &Naming,
     source: &Path,
     sku: Option<&str>,
@@ -92,7 +93,7 @@ fn process_one(
         outputs: Vec::new(),
         error: None,
     };
-    let renditions = match pipeline::render(source, &config.variants, &Limits::default()) {
+    let renditions = match pipeline::render(source, recipe) {
         Ok(r) => r,
         Err(e) => {
             file.error = Some(e.to_string());

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use uploader_core::config::VariantSpec;
-use uploader_core::pipeline::{self, Limits};
+use uploader_core::pipeline::{self, Recipe};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -29,11 +29,11 @@ fn main() {
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
-    let variants = [
+    let recipe = Recipe::new(vec![
         VariantSpec::longest("large", largest, 85),
         VariantSpec::longest("small", 400, 85),
-    ];
-    let limits = Limits::default();
+    ]);
+    let limits = recipe.limits;
 
     let time = |work: &(dyn Fn(&PathBuf) + Sync)| {
         let next = AtomicUsize::new(0);
@@ -55,7 +55,7 @@ fn main() {
         }
     });
     let render = time(&|f| {
-        if let Err(e) = pipeline::render(f, &variants, &limits) {
+        if let Err(e) = pipeline::render(f, &recipe) {
             eprintln!("{e}");
         }
     });

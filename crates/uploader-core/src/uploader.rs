@@ -11,7 +11,7 @@ use crate::clock::SystemClock;
 use crate::config::{AppDirs, Config};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
-use crate::pipeline::{self, Limits, Rendition};
+use crate::pipeline::{self, Recipe, Rendition};
 use crate::queue::JobState;
 use crate::store::{JobRecord, NewJob, Store, VariantRecord};
 use crate::transport::{PutObject, S3Direct, Transport};
@@ -22,7 +22,7 @@ pub struct Uploader {
     store: Store,
     transport: Arc<dyn Transport>,
     events: EventBus,
-    limits: Limits,
+    recipe: Arc<Recipe>,
     naming: Naming,
     staging: PathBuf,
     wake: Notify,
@@ -49,7 +49,7 @@ impl Uploader {
         Ok(Arc::new(Self {
             naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),
-            limits: Limits::default(),
+            recipe: Arc::new(Recipe::from_config(&config)),
             events: EventBus::new(),
             wake: Notify::new(),
             store,
@@ -162,21 +162,19 @@ impl Uploader {
         let uploading = |e: Error| (JobState::Uploading, e.to_string());
 
         let source = job.source_path.clone();
-        let variants = self.config.variants.clone();
-        let limits = self.limits;
-        let renditions =
-            tokio::task::spawn_blocking(move || pipeline::render(&source, &variants, &limits))
-                .await
-                .map_err(|e| {
-                    (
-                        JobState::Processing,
-                        format!(
-                            "{}: the image pipeline crashed: {e}",
-                            job.source_path.display()
-                        ),
-                    )
-                })?
-                .map_err(processing)?;
+        let recipe = Arc::clone(&self.recipe);
+        let renditions = tokio::task::spawn_blocking(move || pipeline::render(&source, &recipe))
+            .await
+            .map_err(|e| {
+                (
+                    JobState::Processing,
+                    format!(
+                        "{}: the image pipeline crashed: {e}",
+                        job.source_path.display()
+                    ),
+                )
+            })?
+            .map_err(processing)?;
 
         let staged = self.stage(&job, &renditions).map_err(processing)?;
         let job = self.store.stage(job.id, &staged).map_err(processing)?;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::RgbImage;
 use uploader_core::config::{Fit, Format, VariantSpec};
-use uploader_core::pipeline::{self, Limits, Rendition};
+use uploader_core::pipeline::{self, Recipe, Rendition};
 use uploader_testkit::shared_image;
 
 fn variants(edges: &[u32]) -> Vec<VariantSpec> {
@@ -15,7 +15,7 @@ fn variants(edges: &[u32]) -> Vec<VariantSpec> {
 }
 
 fn render(path: &Path, edges: &[u32]) -> Vec<Rendition> {
-    pipeline::render(path, &variants(edges), &Limits::default())
+    pipeline::render(path, &Recipe::new(variants(edges)))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -141,7 +141,7 @@ fn square_pad_and_cover_variants_have_exact_sizes_on_a_real_photo() {
         square(Fit::Cover),
         VariantSpec::longest("large", 1500, 90),
     ];
-    let out = pipeline::render(&source, &specs, &Limits::default()).unwrap();
+    let out = pipeline::render(&source, &Recipe::new(specs.to_vec())).unwrap();
     let sizes: Vec<_> = out.iter().map(|r| (r.width, r.height)).collect();
     assert_eq!(sizes, [(1000, 1000), (1000, 1000), (1500, 1125)]);
     // Pad: white bands above and below the 1000×750 photo.
@@ -149,6 +149,46 @@ fn square_pad_and_cover_variants_have_exact_sizes_on_a_real_photo() {
     for (x, y) in [(500, 5), (500, 994), (5, 60)] {
         let p = padded.get_pixel(x, y).0;
         assert!(p.iter().all(|c| *c >= 250), "({x},{y}) is {p:?}, not white");
+    }
+}
+
+#[test]
+fn the_admins_copyright_and_artist_replace_the_camera_metadata_in_every_format() {
+    let mut config = uploader_core::config::Config::default();
+    config.metadata.copyright = Some("© Example Retail".into());
+    config.metadata.artist = Some("Studio A".into());
+    config.variants = vec![
+        formatted("jpeg", 800, Format::Jpeg),
+        formatted("webp", 400, Format::Webp),
+    ];
+    let source = shared_image("real/exifsamples_mobile_HMD_Nokia_8.3_5G.jpg"); // has GPS
+    for r in pipeline::render(&source, &Recipe::from_config(&config)).unwrap() {
+        let exif = exif::Reader::new()
+            .read_from_container(&mut std::io::Cursor::new(&r.bytes))
+            .unwrap_or_else(|e| panic!("{}: no EXIF: {e}", r.variant));
+        let tags: Vec<_> = exif.fields().map(|f| f.tag).collect();
+        assert_eq!(
+            tags,
+            [exif::Tag::Artist, exif::Tag::Copyright],
+            "{}",
+            r.variant
+        );
+    }
+}
+
+#[test]
+fn limits_from_the_config_refuse_what_the_defaults_allow() {
+    let mut config = uploader_core::config::Config::default();
+    config.limits.max_megapixels = 5;
+    config.limits.max_file_mb = 1;
+    let recipe = Recipe::from_config(&config);
+    let cases = [
+        ("derived/rgb-16bit.png", "over the 1 MB limit"), // 5.4 MB
+        ("derived/nokia83_9MP.webp", "over the 5 megapixel limit"),
+    ];
+    for (file, reason) in cases {
+        let err = pipeline::render(&shared_image(file), &recipe).unwrap_err();
+        assert!(err.to_string().contains(reason), "{file}: {err}");
     }
 }
 
@@ -167,7 +207,7 @@ fn transparent_sources_keep_alpha_in_png_and_webp_and_sit_on_white_in_jpeg() {
             formatted("webp", 400, Format::Webp),
             formatted("jpeg", 400, Format::Jpeg),
         ];
-        let out = pipeline::render(&shared_image(file), &specs, &Limits::default()).unwrap();
+        let out = pipeline::render(&shared_image(file), &Recipe::new(specs.to_vec())).unwrap();
         let kinds: Vec<_> = out.iter().map(|r| (r.extension, r.content_type)).collect();
         assert_eq!(
             kinds,
@@ -218,7 +258,7 @@ fn the_jpeg_planes_path_gives_the_picture_the_rgb_path_gives() {
             VariantSpec::longest("v800", 800, 90),
             formatted("png", 64, Format::Png),
         ];
-        let rgb = pipeline::render(&source, &specs, &Limits::default()).unwrap();
+        let rgb = pipeline::render(&source, &Recipe::new(specs.to_vec())).unwrap();
         let diff = mean_abs_diff(&decode(&planes[0]), &decode(&rgb[0]));
         assert!(diff < 1.5, "{file}: the two paths differ by {diff:.2}");
     }
@@ -285,7 +325,7 @@ fn every_shared_image_is_processed_or_refused_with_a_reason() {
             .filter(|p| p.file_name().is_some_and(|n| n != "LICENSE"))
         {
             let rel = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
-            let result = pipeline::render(&path, &variants(&[1200, 300]), &Limits::default());
+            let result = pipeline::render(&path, &Recipe::new(variants(&[1200, 300])));
             match (refused.iter().find(|(f, _)| *f == rel), result) {
                 (Some((_, reason)), Err(e)) => {
                     let text = e.to_string();

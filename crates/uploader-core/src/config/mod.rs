@@ -20,6 +20,8 @@ pub struct Config {
     pub s3: S3Settings,
     pub naming: NamingSettings,
     pub upload: UploadSettings,
+    pub limits: LimitSettings,
+    pub metadata: MetadataSettings,
     #[serde(rename = "variant")]
     pub variants: Vec<VariantSpec>,
     /// Where the SQLite database and staged files live; the per-OS data dir when unset.
@@ -54,6 +56,28 @@ pub struct NamingSettings {
 pub struct UploadSettings {
     /// Files worked on at once.
     pub concurrency: usize,
+}
+
+/// What a source file may be before it is refused, and how much is decoded at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Larger files are refused before they are read.
+    pub max_file_mb: u64,
+    /// Larger pictures (width × height) are refused before their pixels are allocated.
+    pub max_megapixels: u64,
+    /// Pictures decoded at the same time, counted at full size: memory stays bounded however
+    /// many files are worked on at once. A picture larger than this is decoded alone.
+    pub concurrent_megapixels: u64,
+}
+
+/// What is written into every variant in place of the source's metadata, which is all
+/// dropped: EXIF Artist and Copyright in JPEG and WebP, Author and Copyright text in PNG.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetadataSettings {
+    pub copyright: Option<String>,
+    pub artist: Option<String>,
 }
 
 /// One rendition of every photo: `large` at 2000 px on the longest edge, or `square` padded
@@ -189,11 +213,23 @@ impl Default for Config {
             s3: S3Settings::default(),
             naming: NamingSettings::default(),
             upload: UploadSettings::default(),
+            limits: LimitSettings::default(),
+            metadata: MetadataSettings::default(),
             variants: vec![
                 VariantSpec::longest("large", 2000, 85),
                 VariantSpec::longest("thumb", 400, 80),
             ],
             data_dir: None,
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_file_mb: 200,
+            max_megapixels: 100,
+            concurrent_megapixels: 300,
         }
     }
 }
@@ -373,6 +409,37 @@ impl Config {
                 "must contain `{variant}`, or the variants of one photo would overwrite each other",
             ));
         }
+        let limits = [
+            ("limits.max_file_mb", self.limits.max_file_mb, 1, 4096),
+            ("limits.max_megapixels", self.limits.max_megapixels, 1, 1000),
+            (
+                "limits.concurrent_megapixels",
+                self.limits.concurrent_megapixels,
+                1,
+                100_000,
+            ),
+        ];
+        for (setting, value, min, max) in limits {
+            if !(min..=max).contains(&value) {
+                return Err(Error::config(
+                    setting,
+                    format!("must be between {min} and {max}"),
+                ));
+            }
+        }
+        for (setting, text) in [
+            ("metadata.copyright", &self.metadata.copyright),
+            ("metadata.artist", &self.metadata.artist),
+        ] {
+            if let Some(text) = text
+                && (text.chars().count() > 500 || text.chars().any(char::is_control))
+            {
+                return Err(Error::config(
+                    setting,
+                    "must be one line of at most 500 characters",
+                ));
+            }
+        }
         if self.upload.concurrency == 0 || self.upload.concurrency > 64 {
             return Err(Error::config(
                 "upload.concurrency",
@@ -455,6 +522,17 @@ mod tests {
                 c.naming.key_template = "{sku}.jpg".into()
             }),
             ("upload.concurrency", |c| c.upload.concurrency = 0),
+            ("limits.max_megapixels", |c| c.limits.max_megapixels = 0),
+            ("limits.max_file_mb", |c| c.limits.max_file_mb = 100_000),
+            ("limits.concurrent_megapixels", |c| {
+                c.limits.concurrent_megapixels = 0
+            }),
+            ("metadata.copyright", |c| {
+                c.metadata.copyright = Some("line one\nline two".into())
+            }),
+            ("metadata.artist", |c| {
+                c.metadata.artist = Some("x".repeat(501))
+            }),
         ];
         for (setting, spoil) in cases {
             let mut c = valid();

@@ -6,6 +6,9 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
+use std::sync::Arc;
+
+use super::budget::{Budget, Permit};
 use super::jpeg;
 use super::pixels::Pixels;
 use crate::{Error, Result};
@@ -21,7 +24,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_file_bytes: 200 * 1024 * 1024,
+            max_file_bytes: 200_000_000,
             max_pixels: 100_000_000,
             max_edge: 65_000,
         }
@@ -31,6 +34,8 @@ impl Default for Limits {
 /// A photo upright (EXIF orientation applied), in sRGB, maybe at a reduced scale.
 pub struct Decoded {
     pub image: Pixels,
+    /// This picture's share of the decode budget, held until the render is done.
+    pub permit: Option<Permit>,
     /// The upright size at full resolution, which variants are planned on.
     pub full: (u32, u32),
 }
@@ -63,6 +68,8 @@ pub struct Wants<'a> {
     pub alpha: bool,
     /// Every variant is a JPEG, so a JPEG's Y/Cb/Cr planes may be kept as they are.
     pub planes: bool,
+    /// Waited on, once the picture's size is known, before its pixels are allocated.
+    pub budget: Option<&'a Arc<Budget>>,
 }
 
 /// Decodes the photo at `path` as an all-JPEG set of variants would (planes where possible).
@@ -76,6 +83,7 @@ pub fn decode_upright(
         long_edge: needed_long_edge,
         alpha: false,
         planes: true,
+        budget: None,
     };
     decode_bytes(path, &bytes, limits, &wants)
 }
@@ -98,7 +106,7 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
     }
 
     if is_heif(bytes) {
-        return decode_heif(bytes, limits).map_err(fail);
+        return decode_heif(bytes, limits, wants).map_err(fail);
     }
     let Ok(format) = image::guess_format(bytes) else {
         return Err(fail("not an image (or not a supported format)".into()));
@@ -123,6 +131,7 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
             limits.max_pixels / 1_000_000
         )));
     }
+    let permit = wants.budget.map(|b| b.acquire(w, h));
     // A broken orientation tag means "upright", never a failure.
     let orientation = decoder
         .orientation()
@@ -167,12 +176,17 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
         _ => {}
     }
     let image = pixels.oriented(orientation);
-    Ok(Decoded { image, full })
+    Ok(Decoded {
+        image,
+        permit,
+        full,
+    })
 }
 
 #[cfg(feature = "heic")]
-fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Decoded, String> {
-    let heif = super::heic::decode(bytes, limits)?;
+fn decode_heif(bytes: &[u8], limits: &Limits, wants: &Wants) -> Result<Decoded, String> {
+    let admit = |w, h| wants.budget.map(|b| b.acquire(w, h));
+    let heif = super::heic::decode(bytes, limits, &admit)?;
     let mut rgb = heif.image;
     if let Some(icc) = heif.icc {
         super::colour::to_srgb(&mut rgb, &icc);
@@ -188,12 +202,13 @@ fn decode_heif(bytes: &[u8], limits: &Limits) -> Result<Decoded, String> {
     let full = image.dimensions();
     Ok(Decoded {
         image: Pixels::Rgb(image),
+        permit: heif.permit,
         full,
     })
 }
 
 #[cfg(not(feature = "heic"))]
-fn decode_heif(_: &[u8], _: &Limits) -> Result<Decoded, String> {
+fn decode_heif(_: &[u8], _: &Limits, _: &Wants) -> Result<Decoded, String> {
     Err("HEIC/HEIF photos are not supported in this build".into())
 }
 

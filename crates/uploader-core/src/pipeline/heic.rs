@@ -10,6 +10,7 @@ use libheif_rs::{
     ColorSpace, DecodingOptions, HeifContext, ImageHandle, ItemId, LibHeif, RgbChroma,
 };
 
+use super::budget::Permit;
 use super::decode::Limits;
 
 /// What libheif gives: the pixels, the ICC profile, and the EXIF orientation still to apply.
@@ -17,9 +18,15 @@ pub struct Heif {
     pub image: RgbImage,
     pub icc: Option<Vec<u8>>,
     pub exif_orientation: Option<u8>,
+    pub permit: Option<Permit>,
 }
 
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Heif, String> {
+/// `admit(w, h)` is waited on before the pixels are decoded.
+pub fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    admit: &dyn Fn(u32, u32) -> Option<Permit>,
+) -> Result<Heif, String> {
     let context =
         HeifContext::read_from_bytes(bytes).map_err(|e| format!("not a valid HEIF file: {e}"))?;
     let handle = context
@@ -34,6 +41,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Heif, String> {
             limits.max_pixels / 1_000_000
         ));
     }
+    let permit = admit(w, h);
     let icc = handle.color_profile_raw().map(|p| p.data);
     let exif_orientation = exif_orientation(&handle);
     let mut options = DecodingOptions::new();
@@ -64,6 +72,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Heif, String> {
         image,
         icc,
         exif_orientation,
+        permit,
     })
 }
 

@@ -4,6 +4,7 @@
 //! Deterministic: the same input and settings give the same bytes on the same machine (the
 //! SIMD resize may pick other instructions on another CPU), and each SHA-256 is recorded.
 
+mod budget;
 mod colour;
 mod decode;
 mod encode;
@@ -14,16 +15,20 @@ mod jpeg;
 mod pixels;
 mod planes;
 mod resize;
+mod stamp;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Format, VariantSpec};
+use crate::config::{Config, Format, VariantSpec};
 use crate::{Error, Result};
 
+pub use budget::{Budget, Permit};
 pub use decode::{Decoded, Limits, Wants, decode_bytes, decode_upright, read_limited};
 pub use pixels::Pixels;
+pub use stamp::Stamp;
 
 /// One rendered variant, ready to stage and upload.
 #[derive(Debug, Clone)]
@@ -38,21 +43,51 @@ pub struct Rendition {
     pub sha256: String,
 }
 
+/// Everything rendering needs besides the photo: shared by every file of a run.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub variants: Vec<VariantSpec>,
+    pub limits: Limits,
+    pub stamp: Stamp,
+    /// Shared by every render of the run, so decoded megapixels stay under its cap.
+    pub budget: Arc<Budget>,
+}
+
+impl Recipe {
+    /// `variants` with default limits, no stamp, and the default decode budget.
+    pub fn new(variants: Vec<VariantSpec>) -> Self {
+        Self::from_config(&Config {
+            variants,
+            ..Config::default()
+        })
+    }
+
+    pub fn from_config(config: &Config) -> Self {
+        let l = &config.limits;
+        Self {
+            variants: config.variants.clone(),
+            limits: Limits {
+                max_file_bytes: l.max_file_mb.saturating_mul(1_000_000),
+                max_pixels: l.max_megapixels.saturating_mul(1_000_000),
+                ..Limits::default()
+            },
+            stamp: Stamp::from_settings(&config.metadata),
+            budget: Arc::new(Budget::new(l.concurrent_megapixels)),
+        }
+    }
+}
+
 /// Renders every variant of the photo at `path`, in the order given. CPU-bound: call it off
 /// the async runtime. A variant is made from the smallest larger uncropped one already made,
 /// not from the source, when there is one.
-pub fn render(path: &Path, variants: &[VariantSpec], limits: &Limits) -> Result<Vec<Rendition>> {
-    let bytes = decode::read_limited(path, limits)?;
-    render_bytes(path, &bytes, variants, limits)
+pub fn render(path: &Path, recipe: &Recipe) -> Result<Vec<Rendition>> {
+    let bytes = decode::read_limited(path, &recipe.limits)?;
+    render_bytes(path, &bytes, recipe)
 }
 
 /// [`render`] on bytes already read from `path`, which only names the file in errors.
-pub fn render_bytes(
-    path: &Path,
-    bytes: &[u8],
-    variants: &[VariantSpec],
-    limits: &Limits,
-) -> Result<Vec<Rendition>> {
+pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Rendition>> {
+    let (variants, limits) = (&recipe.variants, &recipe.limits);
     let needed = |w: u32, h: u32| {
         variants
             .iter()
@@ -65,6 +100,7 @@ pub fn render_bytes(
         long_edge: &needed,
         alpha: variants.iter().any(|v| v.format.keeps_alpha()),
         planes: variants.iter().all(|v| v.format == Format::Jpeg),
+        budget: Some(&recipe.budget),
     };
     let decoded = decode::decode_bytes(path, bytes, limits, &wants)?;
     let (w, h) = decoded.full;
@@ -97,7 +133,13 @@ pub fn render_bytes(
         let scaled = base.resized(plan.scaled).map_err(|e| fail(spec, e))?;
         let finished = scaled.finished(plan, spec.background_rgba());
         let pixels = finished.as_ref().unwrap_or(&scaled);
-        let bytes = encode::encode(pixels, spec).map_err(|e| fail(spec, e))?;
+        let bytes = encode::encode(pixels, spec)
+            .and_then(|b| {
+                recipe
+                    .stamp
+                    .apply(spec.format, b, matches!(pixels, Pixels::Rgba(_)))
+            })
+            .map_err(|e| fail(spec, e))?;
         let (width, height) = pixels.dimensions();
         rendered[i] = Some(Rendition {
             variant: spec.name.clone(),
