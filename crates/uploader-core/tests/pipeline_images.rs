@@ -192,6 +192,73 @@ fn limits_from_the_config_refuse_what_the_defaults_allow() {
     }
 }
 
+#[test]
+fn a_kept_original_has_the_sources_pixels_without_its_metadata() {
+    let original = VariantSpec {
+        longest_edge: None,
+        original: true,
+        ..VariantSpec::longest("original", 1, 90)
+    };
+    let specs = vec![original, VariantSpec::longest("small", 300, 80)];
+    // (file, extension, pixels identical to the source's, EXIF orientation left)
+    let cases = [
+        (
+            "real/exifsamples_mobile_HMD_Nokia_8.3_5G.jpg",
+            "jpg",
+            true,
+            None,
+        ),
+        (
+            "real/exifsamples_orientation_landscape_6.jpg",
+            "jpg",
+            true,
+            Some(6),
+        ),
+        ("derived/cmyk.jpg", "jpg", true, None),
+        ("derived/palette-alpha.png", "png", true, None),
+        ("derived/lossless-alpha.webp", "webp", true, None),
+        ("hostile/trailing-zip-polyglot.jpg", "jpg", true, None),
+        (
+            "real/exifsamples_mobile_iphone_13_pro_max.HEIC",
+            "jpg",
+            false,
+            None,
+        ),
+    ];
+    for (file, extension, same_pixels, orientation) in cases {
+        let source = shared_image(file);
+        let out = pipeline::render(&source, &Recipe::new(specs.clone())).unwrap();
+        let kept = &out[0];
+        assert_eq!(kept.extension, extension, "{file}");
+        assert!(
+            !kept.bytes.windows(4).any(|w| w == b"PK\x03\x04"),
+            "{file}: trailing data survived"
+        );
+        let exif = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(&kept.bytes));
+        let tags: Vec<_> = exif
+            .iter()
+            .flat_map(|e| e.fields().map(|f| f.tag))
+            .collect();
+        let want: Vec<_> = orientation.iter().map(|_| exif::Tag::Orientation).collect();
+        assert_eq!(tags, want, "{file}: only the orientation may stay");
+        let ours = image::load_from_memory(&kept.bytes).unwrap();
+        if same_pixels {
+            let theirs = image::open(&source).unwrap();
+            assert!(
+                ours.as_bytes() == theirs.as_bytes(),
+                "{file}: pixels changed"
+            );
+        }
+        let (w, h) = (ours.width(), ours.height());
+        let upright = if orientation == Some(6) {
+            (h, w)
+        } else {
+            (w, h)
+        };
+        assert_eq!((kept.width, kept.height), upright, "{file}");
+    }
+}
+
 fn formatted(name: &str, edge: u32, format: Format) -> VariantSpec {
     VariantSpec {
         format,

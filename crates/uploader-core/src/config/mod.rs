@@ -103,6 +103,10 @@ pub struct VariantSpec {
     pub quality: u8,
     #[serde(default)]
     pub format: Format,
+    /// The source itself, not resized or re-encoded, its metadata taken out (JPEG, PNG,
+    /// WebP); other formats are re-encoded at full size in `format`. No size is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub original: bool,
 }
 
 /// The file format a variant is written in. PNG and WebP keep transparency; JPEG puts
@@ -173,6 +177,7 @@ impl VariantSpec {
             background: default_background(),
             quality,
             format: Format::Jpeg,
+            original: false,
         }
     }
 
@@ -337,7 +342,14 @@ impl Config {
                 return Err(Error::config(setting, "variant names must be unique"));
             }
             let sized = [v.longest_edge, v.width, v.height];
-            if sized.iter().all(Option::is_none) {
+            if v.original {
+                if sized.iter().any(Option::is_some) || v.fit != Fit::Contain {
+                    return Err(Error::config(
+                        setting,
+                        "an `original` variant keeps the full size: remove its size and fit",
+                    ));
+                }
+            } else if sized.iter().all(Option::is_none) {
                 return Err(Error::config(
                     setting,
                     "set `longest_edge`, or `width` and `height`",
@@ -514,6 +526,7 @@ mod tests {
                 c.variants[0].longest_edge = Some(16384);
             }),
             ("variant.thumb.quality", |c| c.variants[1].quality = 0),
+            ("variant.large", |c| c.variants[0].original = true),
             ("variant.large", |c| c.variants[1].name = "large".into()),
             ("naming.sku_pattern", |c| {
                 c.naming.sku_pattern = "{stem}".into()

@@ -38,6 +38,9 @@ pub struct Decoded {
     pub permit: Option<Permit>,
     /// The upright size at full resolution, which variants are planned on.
     pub full: (u32, u32),
+    /// What the bytes are (`None` for HEIF), and the EXIF orientation baked into `image`.
+    pub format: Option<ImageFormat>,
+    pub exif_orientation: u16,
 }
 
 /// Reads the file at `path`, refusing an empty or oversized one before reading it.
@@ -180,6 +183,8 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
         image,
         permit,
         full,
+        format: Some(format),
+        exif_orientation: u16::from(orientation.to_exif()),
     })
 }
 
@@ -204,6 +209,8 @@ fn decode_heif(bytes: &[u8], limits: &Limits, wants: &Wants) -> Result<Decoded, 
         image: Pixels::Rgb(image),
         permit: heif.permit,
         full,
+        format: None,
+        exif_orientation: 1,
     })
 }
 

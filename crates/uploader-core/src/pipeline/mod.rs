@@ -12,6 +12,7 @@ mod flatten;
 #[cfg(feature = "heic")]
 mod heic;
 mod jpeg;
+mod original;
 mod pixels;
 mod planes;
 mod resize;
@@ -88,9 +89,11 @@ pub fn render(path: &Path, recipe: &Recipe) -> Result<Vec<Rendition>> {
 /// [`render`] on bytes already read from `path`, which only names the file in errors.
 pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Rendition>> {
     let (variants, limits) = (&recipe.variants, &recipe.limits);
+    // A kept original of a JPEG is its own bytes: it needs no pixels.
     let needed = |w: u32, h: u32| {
         variants
             .iter()
+            .filter(|v| !v.original)
             .map(|v| resize::plan(v, w, h).scaled)
             .map(|(sw, sh)| sw.max(sh))
             .max()
@@ -105,6 +108,21 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
     let decoded = decode::decode_bytes(path, bytes, limits, &wants)?;
     let (w, h) = decoded.full;
     let plans: Vec<resize::Plan> = variants.iter().map(|v| resize::plan(v, w, h)).collect();
+    let mut kept = variants
+        .iter()
+        .map(|v| {
+            v.original
+                .then(|| {
+                    original::stripped(
+                        bytes,
+                        decoded.format,
+                        decoded.exif_orientation,
+                        &recipe.stamp,
+                    )
+                })
+                .flatten()
+        })
+        .collect::<Vec<_>>();
     let fail = |spec: &VariantSpec, reason: String| Error::Image {
         path: path.to_path_buf(),
         reason: format!("cannot make variant `{}`: {reason}", spec.name),
@@ -124,6 +142,20 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
     };
     for (n, &i) in order.iter().enumerate() {
         let (spec, plan) = (&variants[i], &plans[i]);
+        if let Some(stripped) = kept[i].take() {
+            let (bytes, format) =
+                stripped.map_err(|e| fail(spec, format!("cannot keep the original: {e}")))?;
+            rendered[i] = Some(Rendition {
+                variant: spec.name.clone(),
+                sha256: hex(&Sha256::digest(&bytes)),
+                width: w,
+                height: h,
+                bytes,
+                content_type: format.content_type(),
+                extension: format.extension(),
+            });
+            continue;
+        }
         let base = scaled_so_far
             .iter()
             .filter(|b| covers(b, plan))

@@ -16,6 +16,12 @@ pub struct Plan {
 }
 
 pub fn plan(spec: &VariantSpec, w: u32, h: u32) -> Plan {
+    if spec.original {
+        return Plan {
+            scaled: (w, h),
+            output: (w, h),
+        };
+    }
     let (bw, bh) = spec.target_box();
     let (fw, fh) = (
         f64::from(bw) / f64::from(w.max(1)),

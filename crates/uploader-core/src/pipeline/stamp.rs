@@ -8,6 +8,8 @@ use crate::config::{Format, MetadataSettings};
 pub struct Stamp {
     pub copyright: Option<String>,
     pub artist: Option<String>,
+    /// Only for a kept original, whose pixels are stored as shot (JPEG only).
+    pub orientation: Option<u16>,
 }
 
 impl Stamp {
@@ -20,11 +22,12 @@ impl Stamp {
         Self {
             copyright: keep(&settings.copyright),
             artist: keep(&settings.artist),
+            orientation: None,
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.copyright.is_none() && self.artist.is_none()
+        self.copyright.is_none() && self.artist.is_none() && self.orientation.is_none()
     }
 
     /// `encoded` (a file in `format`) with the stamp added; unchanged when there is none.
@@ -39,15 +42,24 @@ impl Stamp {
         }
     }
 
-    /// A little-endian TIFF structure with one IFD: Artist (0x013B), Copyright (0x8298).
+    /// A little-endian TIFF structure with one IFD: Orientation (0x0112), Artist (0x013B),
+    /// Copyright (0x8298), in tag order.
     fn tiff(&self) -> Vec<u8> {
         let fields: Vec<(u16, &str)> = [(0x013B, &self.artist), (0x8298, &self.copyright)]
             .into_iter()
             .filter_map(|(tag, text)| text.as_deref().map(|t| (tag, t)))
             .collect();
+        let oriented = usize::from(self.orientation.is_some());
         let mut out = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
-        out.extend_from_slice(&(fields.len() as u16).to_le_bytes());
-        let mut data_at = 8 + 2 + 12 * fields.len() + 4;
+        let count = fields.len() + oriented;
+        out.extend_from_slice(&(count as u16).to_le_bytes());
+        if let Some(orientation) = self.orientation {
+            out.extend_from_slice(&0x0112u16.to_le_bytes());
+            out.extend_from_slice(&3u16.to_le_bytes()); // SHORT
+            out.extend_from_slice(&1u32.to_le_bytes());
+            out.extend_from_slice(&u32::from(orientation).to_le_bytes());
+        }
+        let mut data_at = 8 + 2 + 12 * count + 4;
         let mut data = Vec::new();
         for (tag, text) in &fields {
             let mut value = text.as_bytes().to_vec();
@@ -182,6 +194,7 @@ mod tests {
         Stamp {
             copyright: Some("© 2026 Example Retail Ltd".into()),
             artist: Some("Studio A".into()),
+            orientation: None,
         }
     }
 
