@@ -82,3 +82,58 @@ fn photos_are_rendered_into_the_key_layout_and_failures_are_named() {
         "{large}"
     );
 }
+
+/// The same photos give the same bytes whichever SIMD code libjpeg-turbo runs: its plain C
+/// path (`JSIMD_FORCENONE`), SSE2, or the best this CPU has. With the resizer's own check
+/// (`every_simd_path_gives_the_same_bytes_as_the_plain_one`), a SHA-256 recorded on one x86-64
+/// workstation is the one every other computes.
+#[test]
+fn outputs_are_the_same_bytes_whatever_simd_the_cpu_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("in");
+    std::fs::create_dir_all(&photos).unwrap();
+    copy_images(
+        &[
+            "real/exifsamples_mobile_jolla.jpg",
+            "orientation/Portrait_6.jpg",
+            "derived/progressive.jpg",
+            "derived/palette-alpha.png",
+        ],
+        &photos,
+    );
+    let hashes = |simd: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_uploader"));
+        command.env_clear().env("HOME", dir.path());
+        if let Some(var) = simd {
+            command.env(var, "1");
+        }
+        let out = command
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["process", "--json", "--jobs", "1", "--out"])
+            .arg(dir.path().join("out"))
+            .arg(&photos)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut hashes: Vec<String> = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["outputs"].as_array().unwrap().clone())
+            .map(|o| format!("{} {}", o["path"], o["sha256"]))
+            .collect();
+        hashes.sort();
+        hashes
+    };
+    let best = hashes(None);
+    assert_eq!(best.len(), 8);
+    for simd in ["JSIMD_FORCENONE", "JSIMD_FORCESSE2"] {
+        assert_eq!(hashes(Some(simd)), best, "{simd}");
+    }
+}

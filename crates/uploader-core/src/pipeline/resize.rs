@@ -167,4 +167,41 @@ mod tests {
         let out = resample(&flat, (640, 480), PixelType::U8x3, (100, 75)).unwrap();
         assert_eq!(out, [200u8, 40, 90].repeat(100 * 75));
     }
+
+    /// Output bytes must not depend on the CPU: fast_image_resize picks its SIMD code at run
+    /// time, and every path must give what the plain one gives.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn every_simd_path_gives_the_same_bytes_as_the_plain_one() {
+        use fast_image_resize::CpuExtensions;
+        let (w, h) = (301, 203);
+        let noise: Vec<u8> = (0..w * h * 4)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for (pixel_type, channels) in [
+            (PixelType::U8, 1),
+            (PixelType::U8x2, 2),
+            (PixelType::U8x3, 3),
+            (PixelType::U8x4, 4),
+        ] {
+            let src = &noise[..(w * h * channels) as usize];
+            let with = |cpu: CpuExtensions| {
+                let src = ImageRef::new(w, h, src, pixel_type).unwrap();
+                let mut dst = Image::new(97, 71, pixel_type);
+                let mut resizer = Resizer::new();
+                // SAFETY: only extensions this CPU has are set.
+                unsafe { resizer.set_cpu_extensions(cpu) };
+                let options =
+                    ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+                resizer.resize(&src, &mut dst, &options).unwrap();
+                dst.into_vec()
+            };
+            let plain = with(CpuExtensions::None);
+            for cpu in [CpuExtensions::Sse4_1, CpuExtensions::Avx2] {
+                if cpu.is_supported() {
+                    assert!(with(cpu) == plain, "{pixel_type:?} with {cpu:?}");
+                }
+            }
+        }
+    }
 }
