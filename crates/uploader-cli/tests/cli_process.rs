@@ -1,22 +1,29 @@
 //! `uploader process`: the pipeline to a folder, with no bucket, credentials or network.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 use uploader_testkit::copy_images;
 
+/// `files` of shared/images copied into `dir/in`.
+fn photos(dir: &Path, files: &[&str]) -> PathBuf {
+    let photos = dir.join("in");
+    std::fs::create_dir_all(&photos).unwrap();
+    copy_images(files, &photos);
+    photos
+}
+
 #[test]
 fn photos_are_rendered_into_the_key_layout_and_failures_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("in");
-    std::fs::create_dir_all(&photos).unwrap();
-    copy_images(
+    let photos = photos(
+        dir.path(),
         &[
             "real/exifsamples_mobile_jolla.jpg",
             "orientation/Portrait_5.jpg",
             "hostile/truncated.jpg",
         ],
-        &photos,
     );
     let out_dir = dir.path().join("out");
 
@@ -90,16 +97,14 @@ fn photos_are_rendered_into_the_key_layout_and_failures_are_named() {
 #[test]
 fn outputs_are_the_same_bytes_whatever_simd_the_cpu_has() {
     let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("in");
-    std::fs::create_dir_all(&photos).unwrap();
-    copy_images(
+    let photos = photos(
+        dir.path(),
         &[
             "real/exifsamples_mobile_jolla.jpg",
             "orientation/Portrait_6.jpg",
             "derived/progressive.jpg",
             "derived/palette-alpha.png",
         ],
-        &photos,
     );
     let hashes = |simd: Option<&str>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_uploader"));
