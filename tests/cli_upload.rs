@@ -148,7 +148,10 @@ async fn real_photos_land_under_the_prefix_as_the_pipeline_rendered_them() {
 async fn a_corrupt_file_fails_alone_naming_the_file_and_the_reason() {
     let server = S3Server::start().await;
     let ws = Workspace::new(CONFIG);
-    let good = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &ws.photos());
+    let good = copy_images(
+        &["real/exifsamples_mobile_jolla.jpg", "hostile/tiny-1x1.png"],
+        &ws.photos(),
+    );
     let bad = copy_images(
         &["hostile/text-named-as.jpg", "hostile/empty.jpg"],
         &ws.photos(),
@@ -191,17 +194,36 @@ async fn a_corrupt_file_fails_alone_naming_the_file_and_the_reason() {
         assert!(file["keys"].as_array().unwrap().is_empty());
     }
     let ok = by_name("exifsamples_mobile_jolla.jpg");
-    assert_eq!(ok["state"], "uploaded");
+    assert_eq!(
+        (&ok["state"], &ok["warnings"]),
+        (&"uploaded".into(), &serde_json::json!([]))
+    );
+    // Too small for both variants: uploaded as it is, with a warning for each.
+    let tiny = by_name("tiny-1x1.png");
+    assert_eq!(tiny["state"], "uploaded");
+    let warnings: Vec<&str> = tiny["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings.iter().all(|w| w.contains("only 1×1")),
+        "{warnings:?}"
+    );
     assert_eq!(
         server.keys().await,
         [
             "products/SKU-9/exifsamples_mobile_jolla-large.jpg",
-            "products/SKU-9/exifsamples_mobile_jolla-thumb.jpg"
+            "products/SKU-9/exifsamples_mobile_jolla-thumb.jpg",
+            "products/SKU-9/tiny-1x1-large.jpg",
+            "products/SKU-9/tiny-1x1-thumb.jpg",
         ]
     );
     assert_eq!(
         (report["uploaded"].as_u64(), report["failed"].as_u64()),
-        (Some(1), Some(3))
+        (Some(2), Some(3))
     );
 }
 

@@ -21,6 +21,8 @@ pub struct JobView {
     pub bytes_total: u64,
     pub keys: Vec<String>,
     pub error: Option<String>,
+    /// Shown with the job, which still succeeds (e.g. a photo smaller than a variant asks).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -112,6 +114,7 @@ impl From<&JobRecord> for JobView {
             bytes_total: j.bytes_total,
             keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
             error: j.last_error.clone(),
+            warnings: j.warnings.clone(),
         }
     }
 }

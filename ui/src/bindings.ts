@@ -1,6 +1,10 @@
 // Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.
 
-export type JobView = { id: number, fileName: string, sourcePath: string, sku: string, state: JobStateView, bytesDone: number, bytesTotal: number, keys: Array<string>, error: string | null, };
+export type JobView = { id: number, fileName: string, sourcePath: string, sku: string, state: JobStateView, bytesDone: number, bytesTotal: number, keys: Array<string>, error: string | null, 
+/**
+ * Shown with the job, which still succeeds (e.g. a photo smaller than a variant asks).
+ */
+warnings: Array<string>, };
 
 export type JobStateView = "queued" | "processing" | "uploading" | "uploaded" | "failed";
 

@@ -13,6 +13,7 @@ function job(id: number, patch: Partial<JobView> = {}): JobView {
     bytesTotal: 0,
     keys: [],
     error: null,
+    warnings: [],
     ...patch,
   };
 }

@@ -22,6 +22,7 @@ pub struct ProcessedFile {
     pub sku: String,
     pub outputs: Vec<Output>,
     pub error: Option<String>,
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +93,7 @@ fn process_one(
         sku: sku.clone(),
         outputs: Vec::new(),
         error: None,
+        warnings: Vec::new(),
     };
     let renditions = match pipeline::render(source, recipe) {
         Ok(r) => r,
@@ -101,6 +103,7 @@ fn process_one(
         }
     };
     for r in renditions {
+        file.warnings.extend(r.warning);
         let path = out.join(naming.key(&sku, source, &r.variant, r.extension));
         let written = path
             .parent()
@@ -139,6 +142,9 @@ impl ProcessReport {
                         .collect();
                     println!("processed {} -> {}", f.source, sizes.join(", "));
                 }
+            }
+            for warning in &f.warnings {
+                eprintln!("warning   {}: {warning}", f.source);
             }
         }
         println!("{} processed, {} failed", self.processed, self.failed);

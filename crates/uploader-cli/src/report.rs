@@ -22,6 +22,7 @@ pub struct FileReport {
     /// Bytes the server confirmed, over all variants.
     pub bytes: u64,
     pub error: Option<String>,
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -36,6 +37,7 @@ impl Report {
                 keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
                 bytes: j.bytes_done,
                 error: j.last_error.clone(),
+                warnings: j.warnings.clone(),
             })
             .collect();
         let count = |s: JobState| files.iter().filter(|f| f.state == s).count();
@@ -59,6 +61,9 @@ impl Report {
                     println!("uploaded  {} -> {}", f.source, f.keys.join(", "))
                 }
                 (state, None) => println!("{state:<9} {}", f.source),
+            }
+            for warning in &f.warnings {
+                eprintln!("warning   {}: {warning}", f.source);
             }
         }
         println!(

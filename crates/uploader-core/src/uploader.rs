@@ -177,7 +177,14 @@ impl Uploader {
             .map_err(processing)?;
 
         let staged = self.stage(&job, &renditions).map_err(processing)?;
-        let job = self.store.stage(job.id, &staged).map_err(processing)?;
+        let warnings: Vec<String> = renditions
+            .iter()
+            .filter_map(|r| r.warning.clone())
+            .collect();
+        let job = self
+            .store
+            .stage(job.id, &staged, &warnings)
+            .map_err(processing)?;
         self.events.send(Event::JobChanged(job.clone()));
 
         for (variant, rendition) in job.variants.iter().zip(renditions) {

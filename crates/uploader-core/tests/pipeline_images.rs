@@ -259,6 +259,24 @@ fn a_kept_original_has_the_sources_pixels_without_its_metadata() {
     }
 }
 
+#[test]
+fn a_photo_smaller_than_a_variant_is_kept_with_a_warning_naming_both_sizes() {
+    let out = render(&shared_image("hostile/tiny-1x1.png"), &[2000, 400]);
+    for r in &out {
+        assert_eq!((r.width, r.height), (1, 1));
+        let warning = r.warning.as_deref().unwrap_or_default();
+        assert!(
+            warning.contains("only 1×1") && warning.contains(&format!("`{}`", r.variant)),
+            "{warning}"
+        );
+    }
+    let big = render(
+        &shared_image("real/exifsamples_mobile_jolla.jpg"),
+        &[2000, 400],
+    );
+    assert!(big.iter().all(|r| r.warning.is_none()));
+}
+
 fn formatted(name: &str, edge: u32, format: Format) -> VariantSpec {
     VariantSpec {
         format,

@@ -44,6 +44,8 @@ pub struct Rendition {
     pub extension: &'static str,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
+    /// A warning that does not stop the upload: the photo is smaller than this variant asks.
+    pub warning: Option<String>,
 }
 
 /// Everything rendering needs besides the photo: shared by every file of a run.
@@ -155,6 +157,7 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
                 bytes,
                 content_type: format.content_type(),
                 extension: format.extension(),
+                warning: None,
             });
             continue;
         }
@@ -183,6 +186,13 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
             bytes,
             content_type: spec.format.content_type(),
             extension: spec.format.extension(),
+            warning: resize::would_upscale(spec, w, h).then(|| {
+                let (bw, bh) = spec.target_box();
+                format!(
+                    "the photo is only {w}×{h}: variant `{}` asks for {bw}×{bh} and is left smaller, as nothing is upscaled",
+                    spec.name
+                )
+            }),
         });
         drop(finished);
         scaled_so_far.push(scaled);

@@ -15,6 +15,23 @@ pub struct Plan {
     pub output: (u32, u32),
 }
 
+/// True when fitting a `w`×`h` photo would need it enlarged, which is never done.
+pub fn would_upscale(spec: &VariantSpec, w: u32, h: u32) -> bool {
+    !spec.original && scale(spec, w, h) > 1.0
+}
+
+fn scale(spec: &VariantSpec, w: u32, h: u32) -> f64 {
+    let (bw, bh) = spec.target_box();
+    let (fw, fh) = (
+        f64::from(bw) / f64::from(w.max(1)),
+        f64::from(bh) / f64::from(h.max(1)),
+    );
+    match spec.fit {
+        Fit::Contain | Fit::Pad => fw.min(fh),
+        Fit::Cover => fw.max(fh),
+    }
+}
+
 pub fn plan(spec: &VariantSpec, w: u32, h: u32) -> Plan {
     if spec.original {
         return Plan {
@@ -23,15 +40,7 @@ pub fn plan(spec: &VariantSpec, w: u32, h: u32) -> Plan {
         };
     }
     let (bw, bh) = spec.target_box();
-    let (fw, fh) = (
-        f64::from(bw) / f64::from(w.max(1)),
-        f64::from(bh) / f64::from(h.max(1)),
-    );
-    let scale = match spec.fit {
-        Fit::Contain | Fit::Pad => fw.min(fh),
-        Fit::Cover => fw.max(fh),
-    }
-    .min(1.0);
+    let scale = scale(spec, w, h).min(1.0);
     let side = |s: u32| ((f64::from(s) * scale).round() as u32).max(1);
     let scaled = (side(w), side(h));
     let output = match spec.fit {

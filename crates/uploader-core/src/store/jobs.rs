@@ -24,6 +24,8 @@ pub struct JobRecord {
     pub bytes_total: u64,
     pub bytes_done: u64,
     pub last_error: Option<String>,
+    /// Said of a job that still succeeds, e.g. a photo smaller than a variant asks for.
+    pub warnings: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub variants: Vec<VariantRecord>,
@@ -42,8 +44,7 @@ pub struct VariantRecord {
     pub uploaded: bool,
 }
 
-const JOB_COLUMNS: &str =
-    "id, source_path, sku, state, bytes_total, bytes_done, last_error, created_at, updated_at";
+const JOB_COLUMNS: &str = "id, source_path, sku, state, bytes_total, bytes_done, last_error, created_at, updated_at, warnings";
 
 impl Store {
     /// Records new jobs, all or none.
@@ -101,9 +102,16 @@ impl Store {
         })
     }
 
-    /// Records rendered variants, written to their `staged_path`, and moves the job from
-    /// processing to uploading.
-    pub fn stage(&self, id: i64, variants: &[VariantRecord]) -> Result<JobRecord> {
+    /// Records rendered variants, written to their `staged_path`, and what rendering warned
+    /// of, and moves the job from processing to uploading.
+    pub fn stage(
+        &self,
+        id: i64,
+        variants: &[VariantRecord],
+        warnings: &[String],
+    ) -> Result<JobRecord> {
+        // One per line: a warning is one line of text.
+        let warnings: Vec<String> = warnings.iter().map(|w| w.replace('\n', " ")).collect();
         self.write(id, JobState::Processing, |tx, now| {
             tx.execute("DELETE FROM variants WHERE job_id = ?1", [id])?;
             let mut total = 0u64;
@@ -116,8 +124,8 @@ impl Store {
                 total += v.bytes;
             }
             tx.execute(
-                "UPDATE jobs SET state = 'uploading', bytes_total = ?2, bytes_done = 0, updated_at = ?3 WHERE id = ?1",
-                params![id, total as i64, now],
+                "UPDATE jobs SET state = 'uploading', bytes_total = ?2, bytes_done = 0, updated_at = ?3, warnings = ?4 WHERE id = ?1",
+                params![id, total as i64, now, warnings.join("\n")],
             )?;
             Ok(())
         })
@@ -162,7 +170,7 @@ impl Store {
         for id in &ids {
             tx.execute("DELETE FROM variants WHERE job_id = ?1", [id])?;
             tx.execute(
-                "UPDATE jobs SET state = 'queued', bytes_total = 0, bytes_done = 0, updated_at = ?2 WHERE id = ?1",
+                "UPDATE jobs SET state = 'queued', bytes_total = 0, bytes_done = 0, warnings = '', updated_at = ?2 WHERE id = ?1",
                 params![id, now],
             )?;
         }
@@ -256,6 +264,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
         last_error: r.get(6)?,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
+        warnings: r.get::<_, String>(9)?.lines().map(str::to_string).collect(),
         variants: Vec::new(),
     })
 }
@@ -304,12 +313,17 @@ mod tests {
             .transition(job.id, JobState::Queued, JobState::Processing)
             .unwrap();
         let job = store
-            .stage(job.id, &[staged("large", 300), staged("thumb", 100)])
+            .stage(
+                job.id,
+                &[staged("large", 300), staged("thumb", 100)],
+                &["small\nphoto".into()],
+            )
             .unwrap();
         assert_eq!(
             (job.state, job.bytes_total, job.bytes_done),
             (JobState::Uploading, 400, 0)
         );
+        assert_eq!(job.warnings, ["small photo"], "one line per warning");
         clock.advance(5);
         let job = store.variant_uploaded(job.id, "thumb").unwrap();
         assert_eq!(job.bytes_done, 100);
@@ -352,7 +366,7 @@ mod tests {
             "{err}"
         );
         assert!(matches!(
-            store.stage(job.id + 1, &[]),
+            store.stage(job.id + 1, &[], &[]),
             Err(Error::NoSuchJob(_))
         ));
         assert_eq!(store.job(job.id).unwrap().state, JobState::Processing);
@@ -384,7 +398,9 @@ mod tests {
         store
             .transition(jobs[0].id, JobState::Queued, JobState::Processing)
             .unwrap();
-        store.stage(jobs[0].id, &[staged("large", 10)]).unwrap();
+        store
+            .stage(jobs[0].id, &[staged("large", 10)], &[])
+            .unwrap();
         store
             .transition(jobs[1].id, JobState::Queued, JobState::Processing)
             .unwrap();

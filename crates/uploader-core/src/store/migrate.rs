@@ -3,7 +3,13 @@
 use rusqlite::Connection;
 
 /// In order; never edit one that has shipped, add the next number instead.
-pub const MIGRATIONS: &[(&str, &str)] = &[("0001_jobs", include_str!("migrations/0001_jobs.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_jobs", include_str!("migrations/0001_jobs.sql")),
+    (
+        "0002_job_warnings",
+        include_str!("migrations/0002_job_warnings.sql"),
+    ),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
     let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
