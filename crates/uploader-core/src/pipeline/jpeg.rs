@@ -78,7 +78,11 @@ pub fn decode_planes_scaled(bytes: &[u8], min_long_edge: u32) -> Result<Planes, 
     if (pw, ph) != (w, h) {
         y = image::imageops::crop_imm(&y, 0, 0, w as u32, h as u32).to_image();
     }
-    Ok(Planes { y, chroma })
+    Ok(Planes {
+        y,
+        chroma,
+        factors: (fx as u32, fy as u32),
+    })
 }
 
 /// True when the file's planes can be taken as they are: YCbCr or greyscale with a known

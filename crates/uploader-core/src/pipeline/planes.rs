@@ -14,6 +14,8 @@ use super::resize;
 pub struct Planes {
     pub y: GrayImage,
     pub chroma: Option<(GrayImage, GrayImage)>,
+    /// Luma pixels one chroma sample covers, across and down: (2, 2) for 4:2:0.
+    pub factors: (u32, u32),
 }
 
 impl Planes {
@@ -28,9 +30,16 @@ impl Planes {
             image.apply_orientation(orientation);
             image.into_luma8()
         };
+        let (fx, fy) = self.factors;
+        use Orientation::{Rotate90, Rotate90FlipH, Rotate270, Rotate270FlipH};
+        let factors = match orientation {
+            Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (fy, fx),
+            _ => (fx, fy),
+        };
         Self {
             y: turn(self.y),
             chroma: self.chroma.map(|(cb, cr)| (turn(cb), turn(cr))),
+            factors,
         }
     }
 
@@ -44,21 +53,66 @@ impl Planes {
             GrayImage::from_raw(size.0, size.1, raw)
                 .ok_or_else(|| "resized plane has the wrong size".into())
         };
-        let half = (w.div_ceil(2), h.div_ceil(2));
+        let unchanged = self.dimensions() == (w, h) && self.factors == (2, 2);
         Ok(Self {
             y: plane(&self.y, (w, h))?,
             chroma: match &self.chroma {
-                Some((cb, cr)) if cb.dimensions() == half => Some((cb.clone(), cr.clone())),
-                Some((cb, cr)) => Some(chroma_resized(cb, cr, half)?),
+                Some((cb, cr)) if unchanged => Some((cb.clone(), cr.clone())),
+                Some((cb, cr)) => Some(self.chroma_resized(cb, cr, (w, h))?),
                 None => None,
             },
+            factors: (2, 2),
         })
+    }
+
+    /// Cb and Cr for a `w`×`h` luma, resampled together, interleaved (one two-channel pass
+    /// costs about what one single-channel pass does). Each output chroma sample covers 2×2
+    /// output luma pixels exactly, also at odd sizes, where the last sample reaches half a
+    /// pixel past the picture: the source is then read half a sample past its own edge,
+    /// repeated, instead of being stretched.
+    fn chroma_resized(
+        &self,
+        cb: &GrayImage,
+        cr: &GrayImage,
+        (w, h): (u32, u32),
+    ) -> Result<(GrayImage, GrayImage), String> {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let ((sw, sh), (lw, lh), (fx, fy)) = (cb.dimensions(), self.dimensions(), self.factors);
+        let extent = |out_c: u32, luma_in: u32, luma_out: u32, f: u32| {
+            f64::from(2 * out_c) * f64::from(luma_in) / (f64::from(luma_out) * f64::from(f))
+        };
+        let (ex, ey) = (extent(cw, lw, w, fx), extent(ch, lh, h, fy));
+        let (pw, ph) = (
+            sw + u32::from(ex > f64::from(sw)),
+            sh + u32::from(ey > f64::from(sh)),
+        );
+        let mut interleaved = Vec::with_capacity(2 * (pw * ph) as usize);
+        for y in 0..ph {
+            let row = y.min(sh - 1);
+            for x in 0..pw {
+                let col = x.min(sw - 1);
+                interleaved.push(cb.get_pixel(col, row)[0]);
+                interleaved.push(cr.get_pixel(col, row)[0]);
+            }
+        }
+        let out = resize::resample_part(
+            &interleaved,
+            (pw, ph),
+            (ex.min(f64::from(pw)), ey.min(f64::from(ph))),
+            PixelType::U8x2,
+            (cw, ch),
+        )?;
+        let (b, r): (Vec<u8>, Vec<u8>) = out.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
+        let plane =
+            |raw| GrayImage::from_raw(cw, ch, raw).ok_or("resized chroma has the wrong size");
+        Ok((plane(b)?, plane(r)?))
     }
 
     /// The `w`×`h` window at (`x`, `y`); `x` and `y` must be even, so that chroma stays aligned.
     pub fn cropped(&self, (x, y): (u32, u32), (w, h): (u32, u32)) -> Self {
         let cut = |p: &GrayImage, x, y, w, h| image::imageops::crop_imm(p, x, y, w, h).to_image();
         Self {
+            factors: self.factors,
             y: cut(&self.y, x, y, w, h),
             chroma: self.chroma.as_ref().map(|(cb, cr)| {
                 let (cx, cy, cw, ch) = (x / 2, y / 2, w.div_ceil(2), h.div_ceil(2));
@@ -77,6 +131,7 @@ impl Planes {
         };
         let half = (w.div_ceil(2), h.div_ceil(2));
         Self {
+            factors: self.factors,
             y: place(&self.y, (w, h), (x, y), by),
             chroma: self.chroma.as_ref().map(|(cb, cr)| {
                 (
@@ -86,25 +141,6 @@ impl Planes {
             }),
         }
     }
-}
-
-/// Cb and Cr resampled together, interleaved: one two-channel pass costs about what one
-/// single-channel pass does.
-fn chroma_resized(
-    cb: &GrayImage,
-    cr: &GrayImage,
-    (w, h): (u32, u32),
-) -> Result<(GrayImage, GrayImage), String> {
-    let interleaved: Vec<u8> = cb
-        .as_raw()
-        .iter()
-        .zip(cr.as_raw())
-        .flat_map(|(&b, &r)| [b, r])
-        .collect();
-    let out = resize::resample(&interleaved, cb.dimensions(), PixelType::U8x2, (w, h))?;
-    let (b, r): (Vec<u8>, Vec<u8>) = out.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
-    let plane = |raw| GrayImage::from_raw(w, h, raw).ok_or("resized chroma has the wrong size");
-    Ok((plane(b)?, plane(r)?))
 }
 
 /// JPEG's (JFIF) full-range YCbCr of an sRGB colour.
@@ -127,6 +163,7 @@ mod tests {
         Planes {
             y: GrayImage::from_fn(w, h, |x, _| Luma([if x < w / 2 { 0 } else { 255 }])),
             chroma: Some((half(100), half(150))),
+            factors: (2, 2),
         }
     }
 

@@ -51,21 +51,35 @@ pub fn plan(spec: &VariantSpec, w: u32, h: u32) -> Plan {
     Plan { scaled, output }
 }
 
+/// The top-left `used` part of `src` (fractions of a pixel allowed) resampled to `nw`×`nh`.
+pub fn resample_part(
+    src: &[u8],
+    (w, h): (u32, u32),
+    used: (f64, f64),
+    pixel_type: PixelType,
+    (nw, nh): (u32, u32),
+) -> Result<Vec<u8>, String> {
+    let src = ImageRef::new(w, h, src, pixel_type).map_err(|e| e.to_string())?;
+    let mut dst = Image::new(nw, nh, pixel_type);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(0.0, 0.0, used.0, used.1);
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| e.to_string())?;
+    Ok(dst.into_vec())
+}
+
 /// `src`, a `w`×`h` buffer of `pixel_type`, resampled to exactly `nw`×`nh`. Alpha is
 /// premultiplied while resampling, so transparent pixels do not bleed their colour.
 pub fn resample(
     src: &[u8],
     (w, h): (u32, u32),
     pixel_type: PixelType,
-    (nw, nh): (u32, u32),
+    size: (u32, u32),
 ) -> Result<Vec<u8>, String> {
-    let src = ImageRef::new(w, h, src, pixel_type).map_err(|e| e.to_string())?;
-    let mut dst = Image::new(nw, nh, pixel_type);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
-        .map_err(|e| e.to_string())?;
-    Ok(dst.into_vec())
+    let whole = (f64::from(w), f64::from(h));
+    resample_part(src, (w, h), whole, pixel_type, size)
 }
 
 #[cfg(test)]
