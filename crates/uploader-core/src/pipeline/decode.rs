@@ -149,12 +149,16 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
     let icc = icc.filter(|icc| super::colour::changes_colours(icc));
     let jpeg_failed = |reason| fail(format!("cannot decode the JPEG image: {reason}"));
     let long_edge = (wants.long_edge)(full.0, full.1);
-    let mut pixels = match format {
-        ImageFormat::Jpeg if wants.planes && icc.is_none() && jpeg::has_planes(bytes) => {
+    let kind = match format {
+        ImageFormat::Jpeg => Some(jpeg::kind(bytes).map_err(jpeg_failed)?),
+        _ => None,
+    };
+    let mut pixels = match kind {
+        Some(jpeg::Kind::Planes) if wants.planes && icc.is_none() => {
             drop(decoder);
             Pixels::Yuv(jpeg::decode_planes_scaled(bytes, long_edge).map_err(jpeg_failed)?)
         }
-        ImageFormat::Jpeg if jpeg::handles(bytes) => {
+        Some(jpeg::Kind::Planes | jpeg::Kind::Rgb) => {
             drop(decoder);
             Pixels::Rgb(jpeg::decode_scaled(bytes, long_edge).map_err(jpeg_failed)?)
         }

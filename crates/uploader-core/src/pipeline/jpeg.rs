@@ -9,11 +9,32 @@ use turbojpeg::{
 
 use super::planes::Planes;
 
-/// True when libjpeg-turbo can give RGB directly; CMYK and YCCK go through `image` instead.
-pub fn handles(bytes: &[u8]) -> bool {
-    Decompressor::new()
+/// What libjpeg-turbo makes of a JPEG's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// YCbCr or greyscale with a known subsampling: its planes can be taken as they are.
+    Planes,
+    /// Decoded to RGB by libjpeg-turbo.
+    Rgb,
+    /// CMYK or YCCK: decoded by `image`, which converts them.
+    Cmyk,
+}
+
+/// Reads the header with libjpeg-turbo. A header it refuses (or warns about: junk between
+/// markers, say) is an error, not a reason to try a more lenient decoder.
+pub fn kind(bytes: &[u8]) -> Result<Kind, String> {
+    let header = Decompressor::new()
         .and_then(|mut d| d.read_header(bytes))
-        .is_ok_and(|h| !matches!(h.colorspace, Colorspace::CMYK | Colorspace::YCCK))
+        .map_err(|e| e.to_string())?;
+    Ok(match header.colorspace {
+        Colorspace::CMYK | Colorspace::YCCK => Kind::Cmyk,
+        Colorspace::YCbCr | Colorspace::Gray
+            if header.subsamp == Subsamp::Gray || chroma_factors(header.subsamp).is_some() =>
+        {
+            Kind::Planes
+        }
+        _ => Kind::Rgb,
+    })
 }
 
 /// Decodes at the smallest of 1/8, 1/4, 1/2 and 1 that keeps the long edge ≥ `min_long_edge`.
@@ -83,17 +104,6 @@ pub fn decode_planes_scaled(bytes: &[u8], min_long_edge: u32) -> Result<Planes, 
         chroma,
         factors: (fx as u32, fy as u32),
     })
-}
-
-/// True when the file's planes can be taken as they are: YCbCr or greyscale with a known
-/// subsampling.
-pub fn has_planes(bytes: &[u8]) -> bool {
-    Decompressor::new()
-        .and_then(|mut d| d.read_header(bytes))
-        .is_ok_and(|h| {
-            matches!(h.colorspace, Colorspace::YCbCr | Colorspace::Gray)
-                && (h.subsamp == Subsamp::Gray || chroma_factors(h.subsamp).is_some())
-        })
 }
 
 /// How many luma pixels one chroma sample covers, across and down.

@@ -42,18 +42,31 @@ fn jpeg(bytes: &[u8], orientation: u16, stamp: &Stamp) -> Result<Vec<u8>, String
             Some([0xFF, m]) => *m,
             _ => return Err("a JPEG segment is damaged".into()),
         };
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
+        match marker {
+            0xFF => {
+                i += 1; // fill byte
+                continue;
+            }
+            // Markers without a length: restart markers and TEM carry nothing to strip.
+            0x01 | 0xD0..=0xD7 => {
+                out.extend_from_slice(&[0xFF, marker]);
+                i += 2;
+                continue;
+            }
+            0x00 | 0xD8 | 0xD9 => return Err("a JPEG marker is out of place".into()),
+            _ => {}
         }
         let len = bytes
             .get(i + 2..i + 4)
             .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
             .ok_or("a JPEG segment is cut short")?;
+        if len < 2 {
+            return Err("a JPEG segment has an impossible length".into());
+        }
         let segment = bytes
             .get(i..i + 2 + len)
             .ok_or("a JPEG segment is cut short")?;
-        let body = &segment[4..];
+        let body = segment.get(4..).unwrap_or_default();
         let keep = match marker {
             0xE0 => body.starts_with(b"JFIF\0"),
             0xE2 => body.starts_with(b"ICC_PROFILE\0"),
