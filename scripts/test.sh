@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, UI checks and unit tests, Rust tests against a real SeaweedFS,
-# and the real app window driven through WebDriver under Xvfb. .ci/run calls exactly this.
+# the real app window driven through WebDriver under Xvfb, and a minute of fuzzing the image
+# pipeline. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,6 @@ cargo test --workspace --locked
 
 step "window e2e (tauri-driver + WebKitWebDriver under Xvfb)"
 cargo test --workspace --locked --test e2e_window -- --ignored
+
+step "fuzz the image pipeline for 60 s (cargo-fuzz, libFuzzer; scripts/fuzz.sh 3600 for longer)"
+bash scripts/fuzz.sh 60
