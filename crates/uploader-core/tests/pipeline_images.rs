@@ -260,7 +260,7 @@ fn a_kept_original_has_the_sources_pixels_without_its_metadata() {
 }
 
 #[test]
-fn a_photo_smaller_than_a_variant_is_kept_with_a_warning_naming_both_sizes() {
+fn a_photo_far_smaller_than_a_variant_is_kept_with_a_warning_naming_both_sizes() {
     let out = render(&shared_image("hostile/tiny-1x1.png"), &[2000, 400]);
     for r in &out {
         assert_eq!((r.width, r.height), (1, 1));

@@ -44,7 +44,8 @@ pub struct Rendition {
     pub extension: &'static str,
     /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
-    /// A warning that does not stop the upload: the photo is smaller than this variant asks.
+    /// A warning that does not stop the upload: the photo is far smaller than this variant
+    /// asks (below two thirds of it).
     pub warning: Option<String>,
 }
 
@@ -186,10 +187,10 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
             bytes,
             content_type: spec.format.content_type(),
             extension: spec.format.extension(),
-            warning: resize::would_upscale(spec, w, h).then(|| {
+            warning: resize::far_too_small(spec, w, h).then(|| {
                 let (bw, bh) = spec.target_box();
                 format!(
-                    "the photo is only {w}×{h}: variant `{}` asks for {bw}×{bh} and is left smaller, as nothing is upscaled",
+                    "the photo is only {w}×{h}: variant `{}` asks for {bw}×{bh}, and photos are never enlarged",
                     spec.name
                 )
             }),

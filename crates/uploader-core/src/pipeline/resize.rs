@@ -15,9 +15,10 @@ pub struct Plan {
     pub output: (u32, u32),
 }
 
-/// True when fitting a `w`×`h` photo would need it enlarged, which is never done.
-pub fn would_upscale(spec: &VariantSpec, w: u32, h: u32) -> bool {
-    !spec.original && scale(spec, w, h) > 1.0
+/// True when the photo comes out below two thirds of the size the variant asks for (it is
+/// never enlarged). A 1800 px photo in a 2000 px slot is fine; 1300 px, or 1×1, is not.
+pub fn far_too_small(spec: &VariantSpec, w: u32, h: u32) -> bool {
+    !spec.original && scale(spec, w, h) > 1.5
 }
 
 fn scale(spec: &VariantSpec, w: u32, h: u32) -> f64 {
