@@ -52,14 +52,20 @@ pub fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
     let len = std::fs::metadata(path)
         .map_err(|e| fail(format!("cannot open: {e}")))?
         .len();
-    if len > limits.max_file_bytes {
-        return Err(fail(format!(
+    if let Some(reason) = too_large(len, limits) {
+        return Err(fail(reason));
+    }
+    std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
+}
+
+fn too_large(len: u64, limits: &Limits) -> Option<String> {
+    (len > limits.max_file_bytes).then(|| {
+        format!(
             "the file is {} MB, over the {} MB limit",
             len / 1_000_000,
             limits.max_file_bytes / 1_000_000
-        )));
-    }
-    std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
+        )
+    })
 }
 
 /// What the variants need from the decode.
@@ -100,12 +106,8 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
     if bytes.is_empty() {
         return Err(fail("the file is empty".into()));
     }
-    if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(fail(format!(
-            "the file is {} MB, over the {} MB limit",
-            bytes.len() / 1_000_000,
-            limits.max_file_bytes / 1_000_000
-        )));
+    if let Some(reason) = too_large(bytes.len() as u64, limits) {
+        return Err(fail(reason));
     }
 
     if is_heif(bytes) {
@@ -165,15 +167,11 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
         _ => {
             let image = DynamicImage::from_decoder(decoder)
                 .map_err(|e| fail(format!("cannot decode the {name} image: {e}")))?;
-            match image.color().has_alpha() && wants.alpha {
-                true => Some(image.to_rgba8()),
-                false => None,
+            let rgba = (wants.alpha && image.color().has_alpha()).then(|| image.to_rgba8());
+            match rgba {
+                Some(rgba) if !super::flatten::is_opaque(&rgba) => Pixels::Rgba(rgba),
+                _ => Pixels::Rgb(super::flatten::on_white(&image)),
             }
-            .filter(|rgba| !super::flatten::is_opaque(rgba))
-            .map_or_else(
-                || Pixels::Rgb(super::flatten::on_white(&image)),
-                Pixels::Rgba,
-            )
         }
     };
     // On the reduced-scale decode, before resizing: fewer pixels to convert.
@@ -200,17 +198,14 @@ fn decode_heif(bytes: &[u8], limits: &Limits, wants: &Wants) -> Result<Decoded, 
     if let Some(icc) = heif.icc {
         super::colour::to_srgb(&mut rgb, &icc);
     }
-    let mut image = DynamicImage::ImageRgb8(rgb);
-    if let Some(orientation) = heif
+    let orientation = heif
         .exif_orientation
         .and_then(image::metadata::Orientation::from_exif)
-    {
-        image.apply_orientation(orientation);
-    }
-    let image = image.into_rgb8();
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let image = Pixels::Rgb(rgb).oriented(orientation);
     let full = image.dimensions();
     Ok(Decoded {
-        image: Pixels::Rgb(image),
+        image,
         permit: heif.permit,
         full,
         format: None,

@@ -139,15 +139,9 @@ fn scaled_decompressor(
 
 /// 4:2:0 planes (chroma at half size, rounded up) or greyscale, straight to JPEG.
 pub fn encode_planes(planes: &Planes, quality: u8) -> Result<Vec<u8>, String> {
-    let mut compressor = Compressor::new().map_err(|e| e.to_string())?;
-    compressor
-        .set_quality(i32::from(quality))
-        .map_err(|e| e.to_string())?;
     let (w, h) = planes.y.dimensions();
     let Some((cb, cr)) = &planes.chroma else {
-        compressor
-            .set_subsamp(Subsamp::Gray)
-            .map_err(|e| e.to_string())?;
+        let mut compressor = compressor(quality, Subsamp::Gray)?;
         let view = Image {
             pixels: planes.y.as_raw().as_slice(),
             width: w as usize,
@@ -179,9 +173,19 @@ pub fn encode_planes(planes: &Planes, quality: u8) -> Result<Vec<u8>, String> {
         v_stride: cr.width() as usize,
         subsamp: Subsamp::Sub2x2,
     };
-    compressor
+    // `compress_yuv_planes` sets the subsampling from `view`.
+    compressor(quality, Subsamp::Sub2x2)?
         .compress_yuv_planes_to_vec(&view)
         .map_err(|e| e.to_string())
+}
+
+fn compressor(quality: u8, subsamp: Subsamp) -> Result<Compressor, String> {
+    let mut compressor = Compressor::new().map_err(|e| e.to_string())?;
+    compressor
+        .set_quality(i32::from(quality))
+        .map_err(|e| e.to_string())?;
+    compressor.set_subsamp(subsamp).map_err(|e| e.to_string())?;
+    Ok(compressor)
 }
 
 /// `plane` grown to even sides by repeating its last column and row.
@@ -192,7 +196,7 @@ fn pad_to_even(plane: &GrayImage) -> GrayImage {
         return plane.clone();
     }
     let mut out = Vec::with_capacity(pw * ph);
-    for row in plane.as_raw().chunks_exact(w.max(1)) {
+    for row in plane.as_raw().chunks_exact(w) {
         out.extend_from_slice(row);
         if pw > w {
             out.push(row[w - 1]);
@@ -207,13 +211,7 @@ fn pad_to_even(plane: &GrayImage) -> GrayImage {
 
 /// Baseline JPEG, 4:2:0, no metadata at all (not even JFIF density beyond the default).
 pub fn encode(image: &RgbImage, quality: u8) -> Result<Vec<u8>, String> {
-    let mut compressor = Compressor::new().map_err(|e| e.to_string())?;
-    compressor
-        .set_quality(i32::from(quality))
-        .map_err(|e| e.to_string())?;
-    compressor
-        .set_subsamp(Subsamp::Sub2x2)
-        .map_err(|e| e.to_string())?;
+    let mut compressor = compressor(quality, Subsamp::Sub2x2)?;
     let view = Image {
         pixels: image.as_raw().as_slice(),
         width: image.width() as usize,

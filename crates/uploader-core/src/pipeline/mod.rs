@@ -113,21 +113,6 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
     let decoded = decode::decode_bytes(path, bytes, limits, &wants)?;
     let (w, h) = decoded.full;
     let plans: Vec<resize::Plan> = variants.iter().map(|v| resize::plan(v, w, h)).collect();
-    let mut kept = variants
-        .iter()
-        .map(|v| {
-            v.original
-                .then(|| {
-                    original::stripped(
-                        bytes,
-                        decoded.format,
-                        decoded.exif_orientation,
-                        &recipe.stamp,
-                    )
-                })
-                .flatten()
-        })
-        .collect::<Vec<_>>();
     let fail = |spec: &VariantSpec, reason: String| Error::Image {
         path: path.to_path_buf(),
         reason: format!("cannot make variant `{}`: {reason}", spec.name),
@@ -147,19 +132,14 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
     };
     for (n, &i) in order.iter().enumerate() {
         let (spec, plan) = (&variants[i], &plans[i]);
-        if let Some(stripped) = kept[i].take() {
+        let original = spec.original.then(|| {
+            let (format, orientation) = (decoded.format, decoded.exif_orientation);
+            original::stripped(bytes, format, orientation, &recipe.stamp)
+        });
+        if let Some(stripped) = original.flatten() {
             let (bytes, format) =
                 stripped.map_err(|e| fail(spec, format!("cannot keep the original: {e}")))?;
-            rendered[i] = Some(Rendition {
-                variant: spec.name.clone(),
-                sha256: hex(&Sha256::digest(&bytes)),
-                width: w,
-                height: h,
-                bytes,
-                content_type: format.content_type(),
-                extension: format.extension(),
-                warning: None,
-            });
+            rendered[i] = Some(rendition(spec, bytes, (w, h), format, None));
             continue;
         }
         let base = scaled_so_far
@@ -172,30 +152,17 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
         let finished = scaled.finished(plan, spec.background_rgba());
         let pixels = finished.as_ref().unwrap_or(&scaled);
         let bytes = encode::encode(pixels, spec)
-            .and_then(|b| {
-                recipe
-                    .stamp
-                    .apply(spec.format, b, matches!(pixels, Pixels::Rgba(_)))
-            })
+            .and_then(|b| recipe.stamp.apply(spec.format, b))
             .map_err(|e| fail(spec, e))?;
-        let (width, height) = pixels.dimensions();
-        rendered[i] = Some(Rendition {
-            variant: spec.name.clone(),
-            sha256: hex(&Sha256::digest(&bytes)),
-            width,
-            height,
-            bytes,
-            content_type: spec.format.content_type(),
-            extension: spec.format.extension(),
-            warning: resize::far_too_small(spec, w, h).then(|| {
-                let (bw, bh) = spec.target_box();
-                format!(
-                    "the photo is only {w}×{h}: variant `{}` asks for {bw}×{bh}, and photos are never enlarged",
-                    spec.name
-                )
-            }),
+        let warning = resize::far_too_small(spec, w, h).then(|| {
+            let (bw, bh) = spec.target_box();
+            format!(
+                "the photo is only {w}×{h}: variant `{}` asks for {bw}×{bh}, and photos are never enlarged",
+                spec.name
+            )
         });
-        drop(finished);
+        let size = pixels.dimensions();
+        rendered[i] = Some(rendition(spec, bytes, size, spec.format, warning));
         scaled_so_far.push(scaled);
         let rest = &order[n + 1..];
         if rest
@@ -206,6 +173,25 @@ pub fn render_bytes(path: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<Re
         }
     }
     Ok(rendered.into_iter().flatten().collect())
+}
+
+fn rendition(
+    spec: &VariantSpec,
+    bytes: Vec<u8>,
+    (width, height): (u32, u32),
+    format: Format,
+    warning: Option<String>,
+) -> Rendition {
+    Rendition {
+        variant: spec.name.clone(),
+        sha256: hex(&Sha256::digest(&bytes)),
+        width,
+        height,
+        bytes,
+        content_type: format.content_type(),
+        extension: format.extension(),
+        warning,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -17,18 +17,19 @@ pub fn stripped(
     exif_orientation: u16,
     stamp: &Stamp,
 ) -> Option<Result<(Vec<u8>, Format), String>> {
-    match format? {
-        ImageFormat::Jpeg => Some(jpeg(bytes, exif_orientation, stamp).map(|b| (b, Format::Jpeg))),
-        ImageFormat::Png if exif_orientation == 1 => Some(
-            png(bytes).and_then(|b| stamp.apply(Format::Png, b, false).map(|b| (b, Format::Png))),
+    let (kept, format) = match format? {
+        ImageFormat::Jpeg => (jpeg(bytes, exif_orientation, stamp), Format::Jpeg),
+        ImageFormat::Png if exif_orientation == 1 => (
+            png(bytes).and_then(|b| stamp.apply(Format::Png, b)),
+            Format::Png,
         ),
-        ImageFormat::WebP if exif_orientation == 1 => Some(webp(bytes).and_then(|(b, alpha)| {
-            stamp
-                .apply(Format::Webp, b, alpha)
-                .map(|b| (b, Format::Webp))
-        })),
-        _ => None,
-    }
+        ImageFormat::WebP if exif_orientation == 1 => (
+            webp(bytes).and_then(|b| stamp.apply(Format::Webp, b)),
+            Format::Webp,
+        ),
+        _ => return None,
+    };
+    Some(kept.map(|b| (b, format)))
 }
 
 fn jpeg(bytes: &[u8], orientation: u16, stamp: &Stamp) -> Result<Vec<u8>, String> {
@@ -92,7 +93,7 @@ fn jpeg(bytes: &[u8], orientation: u16, stamp: &Stamp) -> Result<Vec<u8>, String
         orientation: (orientation != 1).then_some(orientation),
         ..stamp.clone()
     };
-    exif.apply(Format::Jpeg, out, false)
+    exif.apply(Format::Jpeg, out)
 }
 
 /// Chunks that say how to show the pixels; text, EXIF, times and private chunks go.
@@ -118,26 +119,27 @@ fn png(bytes: &[u8]) -> Result<Vec<u8>, String> {
     Err("the PNG has no end chunk".into())
 }
 
-/// Every chunk but EXIF and XMP, with the extended header's flags for them cleared.
-fn webp(bytes: &[u8]) -> Result<(Vec<u8>, bool), String> {
+/// Every chunk but EXIF and XMP, with the extended header's flags for them cleared. Only the
+/// chunks the RIFF header counts: anything after them is not part of the image.
+fn webp(bytes: &[u8]) -> Result<Vec<u8>, String> {
     if bytes.get(..4) != Some(b"RIFF") || bytes.get(8..12) != Some(b"WEBP") {
         return Err("not a WebP".into());
     }
+    let riff = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let end = (8 + riff).min(bytes.len());
     let mut out = bytes[..12].to_vec();
-    let mut alpha = false;
     let mut i = 12;
-    while let Some(head) = bytes.get(i..i + 8) {
+    while let Some(head) = bytes[..end].get(i..i + 8) {
         let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let padded = len + len % 2;
-        let chunk = bytes
-            .get(i..(i + 8 + padded).min(bytes.len()))
+        let chunk = bytes[..end]
+            .get(i..(i + 8 + padded).min(end))
             .ok_or("a WebP chunk is cut short")?;
         match &head[..4] {
             b"EXIF" | b"XMP " => {}
             b"VP8X" => {
                 let mut chunk = chunk.to_vec();
                 if let Some(flags) = chunk.get_mut(8) {
-                    alpha = *flags & 0x10 != 0;
                     *flags &= !(0x08 | 0x04);
                 }
                 out.extend_from_slice(&chunk);
@@ -148,7 +150,7 @@ fn webp(bytes: &[u8]) -> Result<(Vec<u8>, bool), String> {
     }
     let riff = u32::try_from(out.len() - 8).map_err(|_| "the WebP is too large")?;
     out[4..8].copy_from_slice(&riff.to_le_bytes());
-    Ok((out, alpha))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -186,6 +188,27 @@ mod tests {
         let orientation = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY);
         assert_eq!(orientation.and_then(|f| f.value.get_uint(0)), Some(6));
         assert_eq!(exif.fields().count(), 1);
+    }
+
+    #[test]
+    fn a_webp_loses_exif_and_whatever_follows_its_riff_chunk() {
+        let photo = webp::Encoder::from_rgb(&[90u8; 3 * 16 * 16], 16, 16).encode(80.0);
+        let stamped = Stamp {
+            artist: Some("GPS secrets".into()),
+            ..Stamp::default()
+        }
+        .apply(Format::Webp, photo.to_vec())
+        .unwrap();
+        let mut polyglot = stamped.clone();
+        polyglot.extend_from_slice(b"PK\x03\x04zip");
+        let out = webp(&polyglot).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains("GPS secrets") && !text.contains("PK"),
+            "{text}"
+        );
+        assert_eq!(out[20] & 0x08, 0, "no EXIF flag left");
+        assert_eq!(image::load_from_memory(&out).unwrap().width(), 16);
     }
 
     #[test]

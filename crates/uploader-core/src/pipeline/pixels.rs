@@ -48,21 +48,9 @@ impl Pixels {
 
     /// Resampled to exactly `size` (a copy when it already has that size).
     pub fn resized(&self, size: (u32, u32)) -> Result<Pixels, String> {
-        fn buffer<P: Pixel<Subpixel = u8>>(
-            image: &ImageBuffer<P, Vec<u8>>,
-            pixel_type: PixelType,
-            size: (u32, u32),
-        ) -> Result<ImageBuffer<P, Vec<u8>>, String> {
-            if image.dimensions() == size {
-                return Ok(image.clone());
-            }
-            let raw = resize::resample(image.as_raw(), image.dimensions(), pixel_type, size)?;
-            ImageBuffer::from_raw(size.0, size.1, raw)
-                .ok_or_else(|| "resized buffer has the wrong size".into())
-        }
         Ok(match self {
-            Pixels::Rgb(i) => Pixels::Rgb(buffer(i, PixelType::U8x3, size)?),
-            Pixels::Rgba(i) => Pixels::Rgba(buffer(i, PixelType::U8x4, size)?),
+            Pixels::Rgb(i) => Pixels::Rgb(resized(i, PixelType::U8x3, size)?),
+            Pixels::Rgba(i) => Pixels::Rgba(resized(i, PixelType::U8x4, size)?),
             Pixels::Yuv(p) => Pixels::Yuv(p.resized(size)?),
         })
     }
@@ -109,7 +97,22 @@ impl Pixels {
     }
 }
 
-fn pad<P: Pixel<Subpixel = u8>>(
+/// `image` resampled to exactly `size` (a copy when it already has that size).
+pub(super) fn resized<P: Pixel<Subpixel = u8>>(
+    image: &ImageBuffer<P, Vec<u8>>,
+    pixel_type: PixelType,
+    size: (u32, u32),
+) -> Result<ImageBuffer<P, Vec<u8>>, String> {
+    if image.dimensions() == size {
+        return Ok(image.clone());
+    }
+    let raw = resize::resample(image.as_raw(), image.dimensions(), pixel_type, size)?;
+    ImageBuffer::from_raw(size.0, size.1, raw)
+        .ok_or_else(|| "resized buffer has the wrong size".into())
+}
+
+/// `image` placed at (`x`, `y`) on a `w`×`h` canvas of `fill`.
+pub(super) fn pad<P: Pixel<Subpixel = u8>>(
     image: &ImageBuffer<P, Vec<u8>>,
     (w, h): (u32, u32),
     (x, y): (u32, u32),

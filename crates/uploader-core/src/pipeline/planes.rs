@@ -6,6 +6,7 @@ use fast_image_resize::PixelType;
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, Luma};
 
+use super::pixels::{pad, resized};
 use super::resize;
 
 /// Luma at full size; chroma (none for greyscale) at whatever subsampling it came with until
@@ -45,17 +46,9 @@ impl Planes {
 
     /// Luma resampled to `size`, chroma to half of it: each plane spans the whole picture.
     pub fn resized(&self, (w, h): (u32, u32)) -> Result<Self, String> {
-        let plane = |p: &GrayImage, size: (u32, u32)| -> Result<GrayImage, String> {
-            if p.dimensions() == size {
-                return Ok(p.clone());
-            }
-            let raw = resize::resample(p.as_raw(), p.dimensions(), PixelType::U8, size)?;
-            GrayImage::from_raw(size.0, size.1, raw)
-                .ok_or_else(|| "resized plane has the wrong size".into())
-        };
         let unchanged = self.dimensions() == (w, h) && self.factors == (2, 2);
         Ok(Self {
-            y: plane(&self.y, (w, h))?,
+            y: resized(&self.y, PixelType::U8, (w, h))?,
             chroma: match &self.chroma {
                 Some((cb, cr)) if unchanged => Some((cb.clone(), cr.clone())),
                 Some((cb, cr)) => Some(self.chroma_resized(cb, cr, (w, h))?),
@@ -87,12 +80,14 @@ impl Planes {
             sh + u32::from(ey > f64::from(sh)),
         );
         let mut interleaved = Vec::with_capacity(2 * (pw * ph) as usize);
+        let width = sw as usize;
         for y in 0..ph {
-            let row = y.min(sh - 1);
-            for x in 0..pw {
-                let col = x.min(sw - 1);
-                interleaved.push(cb.get_pixel(col, row)[0]);
-                interleaved.push(cr.get_pixel(col, row)[0]);
+            let at = y.min(sh.saturating_sub(1)) as usize * width;
+            let b_row = cb.as_raw().get(at..at + width).unwrap_or_default();
+            let r_row = cr.as_raw().get(at..at + width).unwrap_or_default();
+            let extra = (pw > sw).then(|| b_row.last().zip(r_row.last())).flatten();
+            for (b, r) in b_row.iter().zip(r_row).chain(extra) {
+                interleaved.extend_from_slice(&[*b, *r]);
             }
         }
         let out = resize::resample_part(
@@ -124,11 +119,8 @@ impl Planes {
     /// These planes placed at (`x`, `y`), both even, on a `w`×`h` canvas of `background`.
     pub fn padded(&self, (w, h): (u32, u32), (x, y): (u32, u32), background: [u8; 3]) -> Self {
         let [by, bcb, bcr] = ycbcr(background);
-        let place = |p: &GrayImage, (cw, ch): (u32, u32), (px, py): (u32, u32), fill: u8| {
-            let mut canvas = GrayImage::from_pixel(cw, ch, Luma([fill]));
-            image::imageops::replace(&mut canvas, p, i64::from(px), i64::from(py));
-            canvas
-        };
+        let place =
+            |p: &GrayImage, size, (px, py): (u32, u32), fill| pad(p, size, (px, py), Luma([fill]));
         let half = (w.div_ceil(2), h.div_ceil(2));
         Self {
             factors: self.factors,

@@ -31,14 +31,14 @@ impl Stamp {
     }
 
     /// `encoded` (a file in `format`) with the stamp added; unchanged when there is none.
-    pub fn apply(&self, format: Format, encoded: Vec<u8>, alpha: bool) -> Result<Vec<u8>, String> {
+    pub fn apply(&self, format: Format, encoded: Vec<u8>) -> Result<Vec<u8>, String> {
         if self.is_empty() {
             return Ok(encoded);
         }
         match format {
             Format::Jpeg => self.stamp_jpeg(encoded),
             Format::Png => self.stamp_png(encoded),
-            Format::Webp => self.stamp_webp(encoded, alpha),
+            Format::Webp => self.stamp_webp(encoded),
         }
     }
 
@@ -132,9 +132,9 @@ impl Stamp {
         Ok(out)
     }
 
-    /// An EXIF chunk, which needs the extended (VP8X) header: added when libwebp wrote the
-    /// simple one.
-    fn stamp_webp(&self, webp: Vec<u8>, alpha: bool) -> Result<Vec<u8>, String> {
+    /// An EXIF chunk, which needs the extended (VP8X) header: added when the file has the
+    /// simple one, with its alpha flag read from the bitstream.
+    fn stamp_webp(&self, webp: Vec<u8>) -> Result<Vec<u8>, String> {
         if webp.get(..4) != Some(b"RIFF") || webp.get(8..12) != Some(b"WEBP") || webp.len() < 30 {
             return Err("the encoder did not write a WebP".into());
         }
@@ -143,7 +143,7 @@ impl Stamp {
             out.extend_from_slice(&webp[12..]);
             out[20] |= 0x08;
         } else {
-            let (w, h) = webp_size(&webp).ok_or("cannot read the WebP's size")?;
+            let (w, h, alpha) = simple_webp(&webp).ok_or("cannot read the WebP's size")?;
             out.extend_from_slice(b"VP8X");
             out.extend_from_slice(&10u32.to_le_bytes());
             out.push(0x08 | if alpha { 0x10 } else { 0 });
@@ -165,18 +165,20 @@ impl Stamp {
     }
 }
 
-/// Width and height of a simple (VP8 or VP8L) WebP.
-fn webp_size(webp: &[u8]) -> Option<(u32, u32)> {
+/// Width, height and whether it has alpha, of a simple (VP8 or VP8L) WebP. Simple lossy
+/// WebP cannot carry alpha; lossless says so in its header.
+fn simple_webp(webp: &[u8]) -> Option<(u32, u32, bool)> {
     let le16 = |at: usize| {
         Some(u32::from(u16::from_le_bytes(
             webp.get(at..at + 2)?.try_into().ok()?,
         )))
     };
     match webp.get(12..16)? {
-        b"VP8 " => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF)),
+        b"VP8 " => Some((le16(26)? & 0x3FFF, le16(28)? & 0x3FFF, false)),
         b"VP8L" => {
             let bits = u32::from_le_bytes(webp.get(21..25)?.try_into().ok()?);
-            Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1))
+            let (w, h) = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+            Some((w, h, bits >> 28 & 1 == 1))
         }
         _ => None,
     }
@@ -231,7 +233,7 @@ mod tests {
                 ..VariantSpec::longest("v", 64, 80)
             };
             let plain = encode(pixels, &spec).unwrap();
-            let stamped = stamp().apply(format, plain, alpha).unwrap();
+            let stamped = stamp().apply(format, plain).unwrap();
             let fields = exif_fields(&stamped);
             assert_eq!(
                 fields,
@@ -257,7 +259,7 @@ mod tests {
         };
         let pixels = Pixels::Rgb(RgbImage::from_pixel(16, 16, image::Rgb([1, 2, 3])));
         let stamped = stamp()
-            .apply(Format::Png, encode(&pixels, &spec).unwrap(), false)
+            .apply(Format::Png, encode(&pixels, &spec).unwrap())
             .unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(&stamped));
         let reader = decoder.read_info().expect("a valid PNG, CRCs included");
@@ -276,12 +278,30 @@ mod tests {
     }
 
     #[test]
+    fn a_simple_lossless_webp_keeps_its_alpha_flag_when_it_gets_the_extended_header() {
+        let clear = RgbaImage::from_pixel(8, 8, image::Rgba([1, 2, 3, 0]));
+        let lossless = webp::Encoder::from_rgba(clear.as_raw(), 8, 8).encode_lossless();
+        assert_eq!(
+            &lossless[12..16],
+            b"VP8L",
+            "libwebp writes the simple format"
+        );
+        let stamped = stamp().apply(Format::Webp, lossless.to_vec()).unwrap();
+        assert_eq!(&stamped[12..16], b"VP8X");
+        assert_eq!(stamped[20] & 0x18, 0x18, "EXIF and alpha flags");
+        assert!(
+            image::load_from_memory(&stamped)
+                .unwrap()
+                .color()
+                .has_alpha()
+        );
+    }
+
+    #[test]
     fn no_stamp_changes_nothing() {
         let bytes = vec![0xFF, 0xD8, 0xFF, 0xD9];
         assert_eq!(
-            Stamp::default()
-                .apply(Format::Jpeg, bytes.clone(), false)
-                .unwrap(),
+            Stamp::default().apply(Format::Jpeg, bytes.clone()).unwrap(),
             bytes
         );
     }
