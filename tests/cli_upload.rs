@@ -298,7 +298,10 @@ async fn server_side_failures_are_explained_in_plain_words() {
         for var in unset {
             cmd.env_remove(var);
         }
-        let (code, report) = run_json(cmd.args(["upload", "--json"]).args(&photo));
+        let (code, report) = run_json(
+            cmd.args(["upload", "--json", "--offline-timeout", "2"])
+                .args(&photo),
+        );
         assert_eq!(code, 1, "{case}: {report:#}");
         let error = report["files"][0]["error"].as_str().unwrap_or_default();
         eprintln!("{case}: {error}");

@@ -25,8 +25,8 @@ pub fn add_paths(
             message: "no files were given".into(),
         });
     }
-    let jobs = uploader.enqueue(&paths, None)?;
-    Ok(jobs.iter().map(JobView::from).collect())
+    let done = uploader.enqueue(&paths, None)?;
+    Ok(done.jobs.iter().map(JobView::from).collect())
 }
 
 /// Every recorded job, oldest first, so the list is right after a restart.

@@ -23,6 +23,14 @@ pub struct JobView {
     pub error: Option<String>,
     /// Shown with the job, which still succeeds (e.g. a photo smaller than a variant asks).
     pub warnings: Vec<String>,
+    /// Paused by the user (the job or its batch).
+    pub paused: bool,
+    /// Failed attempts so far, and how many are allowed.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// When the job last changed (ms since the epoch): the later record wins.
+    #[ts(type = "number")]
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -30,9 +38,11 @@ pub struct JobView {
 pub enum JobStateView {
     Queued,
     Processing,
+    Staged,
     Uploading,
     Uploaded,
     Failed,
+    Cancelled,
 }
 
 /// What the window is told as the queue moves, on the event named [`JOB_EVENT`].
@@ -56,6 +66,10 @@ pub enum JobEvent {
         bytes_done: u64,
         #[ts(type = "number")]
         bytes_total: u64,
+    },
+    /// The server stopped or started answering; uploads wait while it is unreachable.
+    Connectivity {
+        online: bool,
     },
 }
 
@@ -91,9 +105,11 @@ impl From<JobState> for JobStateView {
         match s {
             JobState::Queued => Self::Queued,
             JobState::Processing => Self::Processing,
+            JobState::Staged => Self::Staged,
             JobState::Uploading => Self::Uploading,
             JobState::Uploaded => Self::Uploaded,
             JobState::Failed => Self::Failed,
+            JobState::Cancelled => Self::Cancelled,
         }
     }
 }
@@ -115,6 +131,10 @@ impl From<&JobRecord> for JobView {
             keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
             error: j.last_error.clone(),
             warnings: j.warnings.clone(),
+            paused: j.paused,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            updated_at: j.updated_at,
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         pending.remove(&job.id);
                         emit(&app, JobEvent::Changed { job: JobView::from(&job) });
                     }
+                    Ok(Event::Connectivity { online }) => emit(&app, JobEvent::Connectivity { online }),
                     // The window reloads the list from the database when it falls behind.
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,

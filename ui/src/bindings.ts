@@ -4,11 +4,23 @@ export type JobView = { id: number, fileName: string, sourcePath: string, sku: s
 /**
  * Shown with the job, which still succeeds (e.g. a photo smaller than a variant asks).
  */
-warnings: Array<string>, };
+warnings: Array<string>, 
+/**
+ * Paused by the user (the job or its batch).
+ */
+paused: boolean, 
+/**
+ * Failed attempts so far, and how many are allowed.
+ */
+attempts: number, maxAttempts: number, 
+/**
+ * When the job last changed (ms since the epoch): the later record wins.
+ */
+updatedAt: number, };
 
-export type JobStateView = "queued" | "processing" | "uploading" | "uploaded" | "failed";
+export type JobStateView = "queued" | "processing" | "staged" | "uploading" | "uploaded" | "failed" | "cancelled";
 
-export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, };
+export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, } | { "kind": "connectivity", online: boolean, };
 
 export type CommandError = { code: string, message: string, };
 

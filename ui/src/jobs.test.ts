@@ -14,6 +14,10 @@ function job(id: number, patch: Partial<JobView> = {}): JobView {
     keys: [],
     error: null,
     warnings: [],
+    paused: false,
+    attempts: 0,
+    maxAttempts: 10,
+    updatedAt: 0,
     ...patch,
   };
 }
@@ -46,13 +50,21 @@ describe("applyEvent", () => {
 });
 
 describe("merge", () => {
-  it("keeps a state that events already advanced past the loaded one", () => {
-    const current = [job(1, { state: "uploaded" })];
-    const merged = merge(current, [job(1, { state: "uploading" }), job(2)]);
+  it("keeps what events brought when it is newer than the loaded record", () => {
+    const current = [job(1, { state: "uploaded", updatedAt: 20 })];
+    const merged = merge(current, [job(1, { state: "uploading", updatedAt: 10 }), job(2)]);
     expect(merged.map((j) => [j.id, j.state])).toEqual([
       [1, "uploaded"],
       [2, "queued"],
     ]);
+  });
+});
+
+describe("merge after a retry", () => {
+  it("takes a loaded record that moved back to staged later than the event seen", () => {
+    const current = [job(1, { state: "uploading", updatedAt: 10 })];
+    const merged = merge(current, [job(1, { state: "staged", attempts: 1, updatedAt: 30 })]);
+    expect([merged[0].state, merged[0].attempts]).toEqual(["staged", 1]);
   });
 });
 

@@ -13,14 +13,17 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
           ? { ...j, bytesDone: event.bytesDone, bytesTotal: event.bytesTotal }
           : j,
       );
+    case "connectivity":
+      return jobs;
   }
 }
 
-/** Merges a freshly loaded list with what events already brought: the later state wins. */
+/** Merges a freshly loaded list with what events already brought: the later record wins
+ * (a job can move back, e.g. from uploading to staged while it waits for a retry). */
 export function merge(current: JobView[], loaded: JobView[]): JobView[] {
   return loaded.reduce((acc, job) => {
     const known = acc.find((j) => j.id === job.id);
-    return known && rank(known.state) > rank(job.state) ? acc : upsert(acc, job);
+    return known && known.updatedAt > job.updatedAt ? acc : upsert(acc, job);
   }, current);
 }
 
@@ -37,17 +40,13 @@ function upsert(jobs: JobView[], job: JobView): JobView[] {
   return next;
 }
 
-const ORDER: JobStateView[] = ["queued", "processing", "uploading", "uploaded", "failed"];
-function rank(state: JobStateView): number {
-  return ORDER.indexOf(state);
-}
-
 export type Summary = { total: number; uploaded: number; failed: number; active: number };
 
 export function summarize(jobs: JobView[]): Summary {
   const uploaded = jobs.filter((j) => j.state === "uploaded").length;
   const failed = jobs.filter((j) => j.state === "failed").length;
-  return { total: jobs.length, uploaded, failed, active: jobs.length - uploaded - failed };
+  const cancelled = jobs.filter((j) => j.state === "cancelled").length;
+  return { total: jobs.length, uploaded, failed, active: jobs.length - uploaded - failed - cancelled };
 }
 
 /** 0..1 for the progress bar: bytes the server confirmed once known, else the stage. */
@@ -60,9 +59,11 @@ export function progress(job: JobView): number {
 export const STATE_LABEL: Record<JobStateView, string> = {
   queued: "Queued",
   processing: "Resizing",
+  staged: "Waiting to upload",
   uploading: "Uploading",
   uploaded: "Uploaded",
   failed: "Failed",
+  cancelled: "Cancelled",
 };
 
 export function formatBytes(n: number): string {

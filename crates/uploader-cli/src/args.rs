@@ -43,6 +43,12 @@ pub enum Command {
     Upload {
         #[command(flatten)]
         batch: Batch,
+        #[command(flatten)]
+        wait: Wait,
+        /// Upload the files byte for byte (any kind of file, folders walked for all files)
+        /// to PREFIX/SKU/FILE-NAME, without the image pipeline
+        #[arg(long)]
+        as_is: bool,
     },
     /// Resize photos into the configured variants in a folder, without uploading.
     /// Exits 0 only if every file was processed.
@@ -61,6 +67,62 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look at and steer the local queue (it lives in the database, so this works while the
+    /// app or another `uploader` is uploading)
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueAction {
+    /// List jobs with their state, attempts and last error
+    List {
+        /// Only jobs in this state (queued, processing, staged, uploading, uploaded, failed, cancelled)
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop claiming the jobs; work in flight stops at its next step, counting no attempt
+    Pause(Which),
+    /// Let paused jobs go on
+    Resume(Which),
+    /// Queue failed jobs again with fresh attempts
+    Retry(Which),
+    /// End unfinished jobs; their multipart uploads are aborted on the server
+    Cancel(Which),
+    /// Work through everything left in the queue (after a crash, say), then exit
+    Run {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        wait: Wait,
+    },
+}
+
+/// How long a run waits for an unreachable server.
+#[derive(Debug, Args)]
+pub struct Wait {
+    /// Give up after the server has been unreachable this many seconds; the files stay
+    /// queued for `uploader queue run` (exit code 1)
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    pub offline_timeout: u64,
+}
+
+/// The jobs a queue command applies to: job ids, a batch, or all.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Which {
+    /// Job ids
+    pub jobs: Vec<i64>,
+    /// Every job of this batch
+    #[arg(long)]
+    pub batch: Option<i64>,
+    /// Every job
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// The files a command works on, and how it reports.

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use uploader_core::Uploader;
 use uploader_core::config::{self, Config};
+use uploader_core::store::{Store, Target};
 
-use args::{Batch, Cli, Command};
+use args::{Batch, Cli, Command, QueueAction, Wait, Which};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,30 +38,25 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config: Config = config::load(&cli.overrides(), &|k| std::env::var(k).ok())?;
     match cli.command {
-        Command::Upload { batch } => {
+        Command::Upload { batch, wait, as_is } => {
             let Batch { sku, json, paths } = batch;
             let uploader = Uploader::open(config).await?;
-            let jobs = uploader.enqueue(&paths, sku.as_deref())?;
-            let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
-            let bar = progress::follow(&uploader, &ids, !json);
-            uploader.run_pending().await?;
-            bar.finish().await;
-            let jobs = ids
-                .iter()
-                .map(|id| uploader.store().job(*id))
-                .collect::<Result<Vec<_>, _>>()?;
-            let report = report::Report::of(&jobs);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+            let done = if as_is {
+                uploader.enqueue_as_is(&paths, sku.as_deref())?
             } else {
-                report.print_human();
-            }
-            Ok(if report.all_uploaded() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+                uploader.enqueue(&paths, sku.as_deref())?
+            };
+            let ids: Vec<i64> = done.jobs.iter().map(|j| j.id).collect();
+            drain(&uploader, &ids, json, wait).await
         }
+        Command::Queue {
+            action: QueueAction::Run { json, wait },
+        } => {
+            let uploader = Uploader::open(config).await?;
+            let ids: Vec<i64> = uploader.store().jobs()?.iter().map(|j| j.id).collect();
+            drain(&uploader, &ids, json, wait).await
+        }
+        Command::Queue { action } => queue(&open_store(&config)?, action),
         Command::Process { out, jobs, batch } => {
             let Batch { sku, json, paths } = batch;
             // Rendering needs variants and naming, not a bucket.
@@ -79,15 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => {
             // Status reads the database only: it works without a bucket or network.
-            let data_dir = config
-                .data_dir
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("no data dir"))?;
-            let store = uploader_core::store::Store::open(
-                &config::AppDirs::database(&data_dir),
-                std::sync::Arc::new(uploader_core::clock::SystemClock),
-            )?;
-            let report = report::Report::of(&store.jobs()?);
+            let report = report::Report::of(&open_store(&config)?.jobs()?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -96,4 +84,128 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs the queue until nothing is left, then reports on `ids`.
+async fn drain(
+    uploader: &std::sync::Arc<Uploader>,
+    ids: &[i64],
+    json: bool,
+    wait: Wait,
+) -> anyhow::Result<ExitCode> {
+    let finished = ids
+        .iter()
+        .filter(|id| {
+            uploader
+                .store()
+                .job(**id)
+                .is_ok_and(|j| j.state.is_terminal())
+        })
+        .count();
+    let bar = progress::follow(uploader, ids, finished as u64, !json);
+    let limit = std::time::Duration::from_secs(wait.offline_timeout);
+    let drained = uploader.run_until(Some(limit)).await?;
+    bar.finish().await;
+    if drained == uploader_core::queue::Drained::Offline {
+        eprintln!(
+            "{} could not be reached for {} s; the files stay queued: `uploader queue run` continues",
+            uploader.destination(),
+            wait.offline_timeout
+        );
+    }
+    let jobs = ids
+        .iter()
+        .map(|id| uploader.store().job(*id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let report = report::Report::of(&jobs);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        report.print_human();
+    }
+    Ok(if report.all_uploaded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The local database alone: queue commands work without a bucket or network.
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let data_dir = config
+        .data_dir
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no data dir"))?;
+    Ok(Store::open(
+        &config::AppDirs::database(&data_dir),
+        std::sync::Arc::new(uploader_core::clock::SystemClock),
+    )?)
+}
+
+fn queue(store: &Store, action: QueueAction) -> anyhow::Result<ExitCode> {
+    let target = |which: Which| match which {
+        Which { all: true, .. } => vec![Target::All],
+        Which {
+            batch: Some(batch), ..
+        } => vec![Target::Batch(batch)],
+        Which { jobs, .. } => jobs.into_iter().map(Target::Job).collect(),
+    };
+    let (verb, which, apply): (&str, Which, fn(&Store, Target) -> uploader_core::Result<_>) =
+        match action {
+            QueueAction::List { state, json } => return list(store, state.as_deref(), json),
+            QueueAction::Run { .. } => unreachable!("handled with an uploader"),
+            QueueAction::Pause(w) => ("paused", w, Store::pause),
+            QueueAction::Resume(w) => ("resumed", w, Store::resume),
+            QueueAction::Retry(w) => ("queued again", w, Store::retry),
+            QueueAction::Cancel(w) => ("cancelled", w, Store::cancel),
+        };
+    let mut count = 0;
+    for t in target(which) {
+        count += apply(store, t)?.len();
+    }
+    println!("{count} job(s) {verb}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(store: &Store, state: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let state = state
+        .map(|s| s.parse::<uploader_core::queue::JobState>())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--state: {e}"))?;
+    let jobs: Vec<_> = store
+        .jobs()?
+        .into_iter()
+        .filter(|j| state.is_none_or(|s| j.state == s))
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::Report::of(&jobs))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:>6} {:>5} {:<10} {:>8} {:>11}  source",
+        "job", "batch", "state", "attempts", "bytes"
+    );
+    for j in &jobs {
+        let state = if j.paused && !j.state.is_terminal() {
+            format!("{} (paused)", j.state)
+        } else {
+            j.state.to_string()
+        };
+        println!(
+            "{:>6} {:>5} {:<10} {:>8} {:>11}  {}",
+            j.id,
+            j.batch_id,
+            state,
+            format!("{}/{}", j.attempts, j.max_attempts),
+            format!("{}/{}", j.bytes_done, j.bytes_total),
+            j.source_path.display()
+        );
+        if let Some(error) = &j.last_error {
+            println!("{:>6} last error: {error}", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,8 @@ pub struct Follower {
     task: JoinHandle<()>,
 }
 
-pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], visible: bool) -> Follower {
+/// Follows `ids`, of which `done` are already finished (recorded by an earlier run).
+pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], done: u64, visible: bool) -> Follower {
     let bar = if visible {
         ProgressBar::new(ids.len() as u64)
     } else {
@@ -25,6 +26,7 @@ pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], visible: bool) -> Follower 
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    bar.set_position(done);
     let mut events = uploader.subscribe();
     let ours: HashSet<i64> = ids.iter().copied().collect();
     let shown = bar.clone();
@@ -42,6 +44,11 @@ pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], visible: bool) -> Follower 
                         .unwrap_or_default();
                     shown.set_message(format!("{name}: {}", job.state));
                 }
+                Ok(Event::Connectivity { online }) => shown.set_message(if online {
+                    "back online".to_string()
+                } else {
+                    "offline: waiting for the server to answer".to_string()
+                }),
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break,
             }

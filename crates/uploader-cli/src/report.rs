@@ -9,6 +9,7 @@ pub struct Report {
     pub files: Vec<FileReport>,
     pub uploaded: usize,
     pub failed: usize,
+    pub cancelled: usize,
     pub pending: usize,
 }
 
@@ -23,6 +24,10 @@ pub struct FileReport {
     pub bytes: u64,
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    pub batch: i64,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub paused: bool,
 }
 
 impl Report {
@@ -38,13 +43,21 @@ impl Report {
                 bytes: j.bytes_done,
                 error: j.last_error.clone(),
                 warnings: j.warnings.clone(),
+                batch: j.batch_id,
+                attempts: j.attempts,
+                max_attempts: j.max_attempts,
+                paused: j.paused,
             })
             .collect();
         let count = |s: JobState| files.iter().filter(|f| f.state == s).count();
         Self {
             uploaded: count(JobState::Uploaded),
             failed: count(JobState::Failed),
-            pending: files.len() - count(JobState::Uploaded) - count(JobState::Failed),
+            cancelled: count(JobState::Cancelled),
+            pending: files.len()
+                - count(JobState::Uploaded)
+                - count(JobState::Failed)
+                - count(JobState::Cancelled),
             files,
         }
     }
@@ -56,19 +69,21 @@ impl Report {
     pub fn print_human(&self) {
         for f in &self.files {
             match (&f.state, &f.error) {
-                (_, Some(error)) => eprintln!("failed    {error}"),
-                (JobState::Uploaded, None) => {
+                (JobState::Failed, Some(error)) => eprintln!("failed    {error}"),
+                (JobState::Uploaded, _) => {
                     println!("uploaded  {} -> {}", f.source, f.keys.join(", "))
                 }
                 (state, None) => println!("{state:<9} {}", f.source),
+                // Waiting for another attempt: say why the last one failed.
+                (state, Some(error)) => println!("{state:<9} {} (last error: {error})", f.source),
             }
             for warning in &f.warnings {
                 eprintln!("warning   {}: {warning}", f.source);
             }
         }
         println!(
-            "{} uploaded, {} failed, {} pending",
-            self.uploaded, self.failed, self.pending
+            "{} uploaded, {} failed, {} cancelled, {} pending",
+            self.uploaded, self.failed, self.cancelled, self.pending
         );
     }
 }

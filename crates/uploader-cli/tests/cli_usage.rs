@@ -36,9 +36,34 @@ fn status_on_a_new_data_dir_reports_nothing_and_needs_no_bucket() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         report,
-        serde_json::json!({"files": [], "uploaded": 0, "failed": 0, "pending": 0})
+        serde_json::json!({"files": [], "uploaded": 0, "failed": 0, "cancelled": 0, "pending": 0})
     );
     assert!(dir.path().join("data/uploader.sqlite3").exists());
+}
+
+#[test]
+fn queue_commands_work_on_the_database_alone_and_need_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| uploader(dir.path()).args(args).output().unwrap();
+    let paused = run(&["queue", "pause", "--all"]);
+    assert!(
+        paused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paused.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&paused.stdout).trim(),
+        "0 job(s) paused"
+    );
+    let missing = run(&["queue", "cancel", "--batch", "7"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no batch 7"));
+    // Which jobs must be said: nothing is cancelled by accident.
+    let untargeted = run(&["queue", "cancel"]);
+    assert_eq!(untargeted.status.code(), Some(2));
+    let listed = run(&["queue", "list", "--state", "lost"]);
+    assert_eq!(listed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&listed.stderr).contains("unknown job state `lost`"));
 }
 
 #[test]

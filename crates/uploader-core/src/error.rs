@@ -36,6 +36,14 @@ pub enum Error {
     #[error("no job {0}")]
     NoSuchJob(i64),
 
+    /// The worker's lease on the job lapsed or was taken away (cancelled, reclaimed after a
+    /// crash): it must stop without recording anything.
+    #[error("job {0} is no longer held by this worker")]
+    LeaseLost(i64),
+
+    #[error("no batch {0}")]
+    NoSuchBatch(i64),
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -67,6 +75,8 @@ impl Error {
             Error::Store { .. } | Error::Sql(_) => "store",
             Error::StateConflict { .. } => "state_conflict",
             Error::NoSuchJob(_) => "no_such_job",
+            Error::LeaseLost(_) => "lease_lost",
+            Error::NoSuchBatch(_) => "no_such_batch",
             Error::Io { .. } => "io",
         }
     }

@@ -16,6 +16,8 @@ pub enum Event {
         bytes_done: u64,
         bytes_total: u64,
     },
+    /// The server became unreachable (uploads wait, no attempt is counted) or reachable again.
+    Connectivity { online: bool },
 }
 
 /// A broadcast bus; a subscriber that falls behind loses old events, never blocks the core.

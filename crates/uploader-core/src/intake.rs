@@ -12,10 +12,19 @@ const IMAGE_EXTENSIONS: &[&str] = &[
 /// skipped), in a stable order. An unreadable folder is kept as an entry of its own, so
 /// that it gets a job whose error says why.
 pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    expand_where(paths, has_image_extension)
+}
+
+/// Like [`expand`], taking every file found in folders, images or not (for `--as-is`).
+pub fn expand_all(paths: &[PathBuf]) -> Vec<PathBuf> {
+    expand_where(paths, |_| true)
+}
+
+fn expand_where(paths: &[PathBuf], wanted: fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut files);
+            walk(path, wanted, &mut files);
         } else {
             files.push(path.clone());
         }
@@ -23,7 +32,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, wanted: fn(&Path) -> bool, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         files.push(dir.to_path_buf());
         return;
@@ -36,8 +45,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     for child in children {
         // `symlink_metadata` so that a link loop cannot recurse forever.
         match std::fs::symlink_metadata(&child) {
-            Ok(m) if m.is_dir() => walk(&child, files),
-            Ok(m) if m.is_file() && has_image_extension(&child) => files.push(child),
+            Ok(m) if m.is_dir() => walk(&child, wanted, files),
+            Ok(m) if m.is_file() && wanted(&child) => files.push(child),
             _ => {}
         }
     }

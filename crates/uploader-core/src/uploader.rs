@@ -1,57 +1,84 @@
 //! The service both front ends drive: record dropped files as jobs, then render and upload
-//! them with bounded concurrency, announcing every step on the event bus.
+//! them (the scheduler is in `queue/runner.rs`), announcing every step on the event bus.
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{Notify, Semaphore, broadcast};
-use tokio::task::JoinSet;
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{AppDirs, Config};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
-use crate::pipeline::{self, Recipe, Rendition};
-use crate::queue::JobState;
-use crate::store::{JobRecord, NewJob, Store, VariantRecord};
-use crate::transport::{PutObject, S3Direct, Transport};
+use crate::pipeline::Recipe;
+use crate::queue::{Connectivity, Throttle, Tuning};
+use crate::store::{Enqueued, NewJob, Store};
+use crate::transport::{S3Direct, Transport};
 use crate::{Error, Result};
 
 pub struct Uploader {
-    config: Config,
-    store: Store,
-    transport: Arc<dyn Transport>,
-    events: EventBus,
-    recipe: Arc<Recipe>,
-    naming: Naming,
-    staging: PathBuf,
-    wake: Notify,
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) events: EventBus,
+    pub(crate) recipe: Arc<Recipe>,
+    pub(crate) naming: Naming,
+    pub(crate) staging: PathBuf,
+    pub(crate) wake: Notify,
+    /// This process's lease owner id.
+    pub(crate) owner: String,
+    /// Held while this process is the data dir's runner; `None` if another process runs it.
+    pub(crate) runner_lock: Option<File>,
+    pub(crate) requests: Arc<Semaphore>,
+    pub(crate) connectivity: Arc<Connectivity>,
+    pub(crate) throttle: Option<Throttle>,
+    pub(crate) tuning: Tuning,
 }
 
 impl Uploader {
     /// Opens the data dir named by `config` and uploads in direct mode with the AWS chain.
     pub async fn open(config: Config) -> Result<Arc<Self>> {
         config.validate()?;
-        let transport = Arc::new(S3Direct::from_chain(&config.s3).await);
+        let transport = Arc::new(S3Direct::from_chain(&config.s3, &config.upload).await);
         Self::with_transport(config, transport)
     }
 
     /// Like [`Uploader::open`] with a transport of the caller's choosing.
     pub fn with_transport(config: Config, transport: Arc<dyn Transport>) -> Result<Arc<Self>> {
+        Self::with_parts(config, transport, Arc::new(SystemClock), Tuning::default())
+    }
+
+    /// Everything injected: the transport, the clock and the queue's timings.
+    pub fn with_parts(
+        config: Config,
+        transport: Arc<dyn Transport>,
+        clock: Arc<dyn Clock>,
+        tuning: Tuning,
+    ) -> Result<Arc<Self>> {
         config.validate()?;
         let data_dir = config
             .data_dir
             .clone()
             .ok_or_else(|| Error::config("data_dir", "not set"))?;
-        let store = Store::open(&AppDirs::database(&data_dir), Arc::new(SystemClock))?;
-        // Work interrupted by a crash or a closed window starts again.
-        store.requeue_interrupted()?;
+        let store = Store::open(&AppDirs::database(&data_dir), clock)?;
+        let runner_lock = runner_lock(&data_dir)?;
+        let throttle = config
+            .upload
+            .max_mb_per_second
+            .map(|mb| Throttle::new(mb * 1_000_000.0));
         Ok(Arc::new(Self {
             naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),
             recipe: Arc::new(Recipe::from_config(&config)),
             events: EventBus::new(),
             wake: Notify::new(),
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            runner_lock,
+            requests: Arc::new(Semaphore::new(config.upload.concurrency)),
+            connectivity: Arc::new(Connectivity::new(tuning.probe_first, tuning.probe_max)),
+            throttle,
+            tuning,
             store,
             transport,
             config,
@@ -74,219 +101,231 @@ impl Uploader {
         self.events.subscribe()
     }
 
-    /// Records a job for every file in `paths` (folders are walked) before any work starts.
-    /// `sku` applies to all of them; otherwise each file's SKU is read from its name.
-    pub fn enqueue(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Vec<JobRecord>> {
-        let jobs: Vec<NewJob> = crate::intake::expand(paths)
+    /// Whether the server could be reached at the last try.
+    pub fn is_online(&self) -> bool {
+        self.connectivity.is_online()
+    }
+
+    /// Records a batch with a job for every file in `paths` (folders are walked) before any
+    /// work starts. `sku` applies to all of them; otherwise each file's SKU is read from its
+    /// name. A file already recorded unchanged is not recorded twice.
+    pub fn enqueue(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Enqueued> {
+        self.record(crate::intake::expand(paths), paths, sku, false)
+    }
+
+    /// Like [`Uploader::enqueue`] for files uploaded byte for byte, not through the image
+    /// pipeline, to `{prefix}{sku}/{file name}`; folders give all their files.
+    pub fn enqueue_as_is(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Enqueued> {
+        self.record(crate::intake::expand_all(paths), paths, sku, true)
+    }
+
+    fn record(
+        &self,
+        files: Vec<PathBuf>,
+        paths: &[PathBuf],
+        sku: Option<&str>,
+        as_is: bool,
+    ) -> Result<Enqueued> {
+        let jobs: Vec<NewJob> = files
             .into_iter()
-            .map(|source_path| NewJob {
-                sku: self.naming.sku(&source_path, sku),
-                source_path,
+            .map(|source_path| {
+                let meta = std::fs::metadata(&source_path).ok();
+                NewJob {
+                    sku: self.naming.sku(&source_path, sku),
+                    source_size: meta.as_ref().map_or(0, |m| m.len()),
+                    source_mtime: meta
+                        .and_then(|m| m.modified().ok())
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64),
+                    source_path,
+                    as_is,
+                }
             })
             .collect();
-        let records = self.store.insert_jobs(&jobs)?;
-        for record in &records {
-            self.events.send(Event::JobAdded(record.clone()));
-        }
-        self.wake.notify_one();
-        Ok(records)
-    }
-
-    /// Works until the queue is empty, `upload.concurrency` files at a time.
-    pub async fn run_pending(self: &Arc<Self>) -> Result<()> {
-        let slots = Arc::new(Semaphore::new(self.config.upload.concurrency));
-        let mut running = JoinSet::new();
-        loop {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let Some(job) = self.claim_next()? else { break };
-            let this = Arc::clone(self);
-            running.spawn(async move {
-                this.work(job).await;
-                drop(slot);
-            });
-        }
-        while running.join_next().await.is_some() {}
-        Ok(())
-    }
-
-    /// Runs the queue for as long as the app lives, waking when files are added.
-    pub async fn run_forever(self: Arc<Self>) {
-        loop {
-            if let Err(e) = self.run_pending().await {
-                // The store failed; wait and try again rather than stop the app's queue.
-                eprintln!("queue: {e}");
-                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            }
-            self.wake.notified().await;
-        }
-    }
-
-    /// Takes the oldest queued job; a job another worker claimed first is skipped.
-    fn claim_next(&self) -> Result<Option<JobRecord>> {
-        loop {
-            let Some(&id) = self.store.queued(1)?.first() else {
-                return Ok(None);
-            };
-            match self
-                .store
-                .transition(id, JobState::Queued, JobState::Processing)
-            {
-                Ok(job) => {
-                    self.events.send(Event::JobChanged(job.clone()));
-                    return Ok(Some(job));
-                }
-                Err(Error::StateConflict { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn work(&self, job: JobRecord) {
-        let id = job.id;
-        let outcome = self.process_and_upload(job).await;
-        let record = match outcome {
-            Ok(record) => Ok(record),
-            Err((from, message)) => self.store.fail(id, from, &message),
+        let label = match paths {
+            [one] => one.display().to_string(),
+            _ => format!("{} files", jobs.len()),
         };
-        match record {
-            Ok(record) => self.events.send(Event::JobChanged(record)),
-            Err(e) => eprintln!("job {id}: cannot record its outcome: {e}"),
-        }
-    }
-
-    /// Returns the finished record, or the state the job failed in and why.
-    async fn process_and_upload(&self, job: JobRecord) -> Result<JobRecord, (JobState, String)> {
-        let processing = |e: Error| (JobState::Processing, e.to_string());
-        let uploading = |e: Error| (JobState::Uploading, e.to_string());
-
-        let source = job.source_path.clone();
-        let recipe = Arc::clone(&self.recipe);
-        let renditions = tokio::task::spawn_blocking(move || pipeline::render(&source, &recipe))
-            .await
-            .map_err(|e| {
-                (
-                    JobState::Processing,
-                    format!(
-                        "{}: the image pipeline crashed: {e}",
-                        job.source_path.display()
-                    ),
-                )
-            })?
-            .map_err(processing)?;
-
-        let staged = self.stage(&job, &renditions).map_err(processing)?;
-        let warnings: Vec<String> = renditions
-            .iter()
-            .filter_map(|r| r.warning.clone())
-            .collect();
-        let job = self
-            .store
-            .stage(job.id, &staged, &warnings)
-            .map_err(processing)?;
-        self.events.send(Event::JobChanged(job.clone()));
-
-        for (variant, rendition) in job.variants.iter().zip(renditions) {
-            let object = PutObject {
-                key: variant.object_key.clone(),
-                body: rendition.bytes,
-                content_type: variant.content_type.clone(),
-                sha256: variant.sha256.clone(),
-            };
-            self.transport.put_object(object).await.map_err(|e| {
-                (
-                    JobState::Uploading,
-                    format!(
-                        "{}: upload of `{}` failed: {e}",
-                        job.source_path.display(),
-                        variant.object_key
-                    ),
-                )
-            })?;
-            let progress = self
-                .store
-                .variant_uploaded(job.id, &variant.name)
-                .map_err(uploading)?;
-            self.events.send(Event::Progress {
-                job_id: job.id,
-                bytes_done: progress.bytes_done,
-                bytes_total: progress.bytes_total,
-            });
-        }
         let done = self
             .store
-            .transition(job.id, JobState::Uploading, JobState::Uploaded)
-            .map_err(uploading)?;
-        // Staged copies are only needed until the server has confirmed them.
-        let _ = std::fs::remove_dir_all(self.staging.join(job.id.to_string()));
+            .enqueue(&label, &jobs, self.config.upload.max_attempts)?;
+        for job in done.jobs.iter().filter(|j| done.added.contains(&j.id)) {
+            self.events.send(Event::JobAdded(job.clone()));
+        }
+        self.wake.notify_one();
         Ok(done)
     }
 
-    /// Writes the renditions where a restart can find them, and names their keys.
-    fn stage(&self, job: &JobRecord, renditions: &[Rendition]) -> Result<Vec<VariantRecord>> {
-        let dir = self.staging.join(job.id.to_string());
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        renditions
-            .iter()
-            .map(|r| {
-                let staged_path = dir.join(format!("{}.{}", r.variant, r.extension));
-                std::fs::write(&staged_path, &r.bytes).map_err(|e| Error::io(&staged_path, e))?;
-                Ok(VariantRecord {
-                    object_key: self.naming.key(
-                        &job.sku,
-                        &job.source_path,
-                        &r.variant,
-                        r.extension,
-                    ),
-                    name: r.variant.clone(),
-                    content_type: r.content_type.to_string(),
-                    width: r.width,
-                    height: r.height,
-                    bytes: r.bytes.len() as u64,
-                    sha256: r.sha256.clone(),
-                    staged_path: Some(staged_path),
-                    uploaded: false,
-                })
-            })
-            .collect()
+    /// Wakes the scheduler, e.g. after a pause, resume or retry recorded in the store.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// One runner per data dir: the lock is released by the OS when the process dies, so the
+/// next runner knows that every lease it finds was left by a crash.
+fn runner_lock(data_dir: &std::path::Path) -> Result<Option<File>> {
+    std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+    let path = data_dir.join("runner.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
     use std::path::Path;
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bytes::Bytes;
 
     use super::*;
-    use crate::transport::{BoxFuture, PutOutcome, TransportError};
+    use crate::queue::{Backoff, JobState};
+    use crate::transport::{
+        BoxFuture, CompletedPart, ErrorKind, ObjectInfo, PutObject, ServerPart, TransportError,
+        TransportResult,
+    };
 
-    /// Records puts in memory; refuses keys containing `refuse`.
+    /// An in-memory bucket. Refuses keys containing `refuse`; fails the next `fail_next`
+    /// requests with a 5xx; while `down`, nothing (probes included) gets an answer.
     #[derive(Default)]
     struct FakeTransport {
         refuse: Option<String>,
+        fail_next: AtomicUsize,
+        down: AtomicBool,
         puts: Mutex<Vec<PutObject>>,
+        objects: Mutex<HashMap<String, Bytes>>,
+        requests: AtomicUsize,
+    }
+
+    impl FakeTransport {
+        fn answer(&self, key: &str) -> TransportResult<()> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(TransportError::new(
+                    ErrorKind::Network,
+                    "connection refused",
+                ));
+            }
+            if self
+                .refuse
+                .as_ref()
+                .is_some_and(|r| key.contains(r.as_str()))
+            {
+                return Err(TransportError::new(ErrorKind::Permanent, "AccessDenied"));
+            }
+            let failing = self
+                .fail_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if failing.is_ok() {
+                return Err(TransportError::new(ErrorKind::Server, "InternalError"));
+            }
+            Ok(())
+        }
     }
 
     impl Transport for FakeTransport {
-        fn put_object(
-            &self,
-            object: PutObject,
-        ) -> BoxFuture<'_, Result<PutOutcome, TransportError>> {
+        fn put_object(&self, object: PutObject) -> BoxFuture<'_, TransportResult<Option<String>>> {
             Box::pin(async move {
-                if self
-                    .refuse
-                    .as_ref()
-                    .is_some_and(|r| object.key.contains(r.as_str()))
-                {
-                    return Err(TransportError {
-                        message: "AccessDenied".into(),
-                        retryable: false,
-                    });
-                }
+                self.answer(&object.key)?;
+                self.objects
+                    .lock()
+                    .unwrap()
+                    .insert(object.key.clone(), object.body.clone());
                 self.puts.lock().unwrap().push(object);
-                Ok(PutOutcome { etag: None })
+                Ok(None)
             })
+        }
+
+        fn head_object<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>> {
+            Box::pin(async move {
+                self.answer(key)?;
+                Ok(self.objects.lock().unwrap().get(key).map(|b| ObjectInfo {
+                    size: b.len() as u64,
+                    sha256: None,
+                    etag: None,
+                }))
+            })
+        }
+
+        fn create_multipart<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, TransportResult<String>> {
+            Box::pin(async {
+                Err(TransportError::new(
+                    ErrorKind::Permanent,
+                    "no multipart here",
+                ))
+            })
+        }
+
+        fn upload_part<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+            _: u32,
+            _: Bytes,
+            _: &'a str,
+        ) -> BoxFuture<'a, TransportResult<String>> {
+            Box::pin(async {
+                Err(TransportError::new(
+                    ErrorKind::Permanent,
+                    "no multipart here",
+                ))
+            })
+        }
+
+        fn list_parts<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, TransportResult<Vec<ServerPart>>> {
+            Box::pin(async { Err(TransportError::new(ErrorKind::Gone, "NoSuchUpload")) })
+        }
+
+        fn complete_multipart<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+            _: Vec<CompletedPart>,
+        ) -> BoxFuture<'a, TransportResult<Option<String>>> {
+            Box::pin(async { Err(TransportError::new(ErrorKind::Gone, "NoSuchUpload")) })
+        }
+
+        fn list_multipart_uploads<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, TransportResult<Vec<String>>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+
+        fn abort_multipart<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, TransportResult<()>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn probe(&self) -> BoxFuture<'_, TransportResult<()>> {
+            Box::pin(async { self.answer("") })
         }
 
         fn describe(&self) -> String {
@@ -302,11 +341,25 @@ mod tests {
         path
     }
 
+    fn quick() -> Tuning {
+        Tuning {
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_millis(50),
+            backoff: Backoff {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(40),
+            },
+            probe_first: Duration::from_millis(20),
+            probe_max: Duration::from_millis(40),
+        }
+    }
+
     fn uploader(dir: &Path, transport: Arc<FakeTransport>) -> Arc<Uploader> {
         let mut config = Config::default();
         config.s3.bucket = "catalog".into();
         config.data_dir = Some(dir.join("data"));
-        Uploader::with_transport(config, transport).unwrap()
+        config.upload.max_attempts = 4;
+        Uploader::with_parts(config, transport, Arc::new(SystemClock), quick()).unwrap()
     }
 
     #[tokio::test]
@@ -316,7 +369,7 @@ mod tests {
         let up = uploader(dir.path(), transport.clone());
         let mut events = up.subscribe();
         let a = photo(dir.path(), "A1_front.png", 3000, 1000);
-        let jobs = up.enqueue(&[a], None).unwrap();
+        let jobs = up.enqueue(&[a], None).unwrap().jobs;
         assert_eq!(
             (jobs[0].sku.as_str(), jobs[0].state),
             ("A1", JobState::Queued)
@@ -350,6 +403,7 @@ mod tests {
             seen.push(match event {
                 Event::JobAdded(j) | Event::JobChanged(j) => j.state.to_string(),
                 Event::Progress { .. } => "progress".into(),
+                Event::Connectivity { online } => format!("online {online}"),
             });
         }
         assert_eq!(
@@ -357,6 +411,7 @@ mod tests {
             [
                 "queued",
                 "processing",
+                "staged",
                 "uploading",
                 "progress",
                 "progress",
@@ -375,13 +430,17 @@ mod tests {
         let up = uploader(dir.path(), transport.clone());
         let a = photo(dir.path(), "A1_x.png", 64, 64);
         let b = photo(dir.path(), "B2_x.png", 64, 64);
-        let jobs = up.enqueue(&[a, b], None).unwrap();
+        let jobs = up.enqueue(&[a, b], None).unwrap().jobs;
         up.run_pending().await.unwrap();
 
         let a = up.store().job(jobs[0].id).unwrap();
         let b = up.store().job(jobs[1].id).unwrap();
         assert_eq!(a.state, JobState::Uploaded);
-        assert_eq!(b.state, JobState::Failed);
+        assert_eq!(
+            (b.state, b.attempts),
+            (JobState::Failed, 0),
+            "no retry of a refusal"
+        );
         let error = b.last_error.unwrap();
         assert!(
             error.contains("B2_x.png")
@@ -392,21 +451,104 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn work_interrupted_by_a_crash_is_queued_again_on_open() {
+    async fn server_errors_are_retried_with_backoff_until_the_upload_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport {
+            fail_next: AtomicUsize::new(2),
+            ..Default::default()
+        });
+        let up = uploader(dir.path(), transport.clone());
+        let jobs = up
+            .enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None)
+            .unwrap()
+            .jobs;
+        up.run_pending().await.unwrap();
+        let job = up.store().job(jobs[0].id).unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Uploaded, 2));
+        assert_eq!(job.last_error, None);
+    }
+
+    #[tokio::test]
+    async fn while_the_server_is_unreachable_no_attempt_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        transport.down.store(true, Ordering::SeqCst);
+        let up = uploader(dir.path(), transport.clone());
+        let jobs = up
+            .enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None)
+            .unwrap()
+            .jobs;
+        let mut events = up.subscribe();
+        let run = tokio::spawn({
+            let up = Arc::clone(&up);
+            async move { up.run_pending().await }
+        });
+        // Offline for longer than max_attempts backoffs would take.
+        while !matches!(
+            events.recv().await,
+            Ok(Event::Connectivity { online: false })
+        ) {}
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!up.is_online());
+        assert!(
+            transport.requests.load(Ordering::SeqCst) > 4,
+            "it kept probing"
+        );
+        transport.down.store(false, Ordering::SeqCst);
+        run.await.unwrap().unwrap();
+        let job = up.store().job(jobs[0].id).unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Uploaded, 0));
+        assert!(up.is_online());
+    }
+
+    #[tokio::test]
+    async fn work_left_by_a_crashed_process_is_taken_over_on_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let transport = Arc::new(FakeTransport::default());
         let id = {
             let up = uploader(dir.path(), transport.clone());
             let jobs = up
                 .enqueue(&[photo(dir.path(), "C3.png", 32, 32)], None)
+                .unwrap()
+                .jobs;
+            // Claimed, then the process "dies" before finishing: its lease is 30 s long.
+            up.store()
+                .claim(&up.owner, JobState::Queued, 30_000)
+                .unwrap()
                 .unwrap();
-            // Claimed, then the process "dies" before finishing.
-            up.claim_next().unwrap().unwrap();
             jobs[0].id
         };
         let up = uploader(dir.path(), transport.clone());
-        assert_eq!(up.store().job(id).unwrap().state, JobState::Queued);
         up.run_pending().await.unwrap();
         assert_eq!(up.store().job(id).unwrap().state, JobState::Uploaded);
+    }
+
+    #[tokio::test]
+    async fn the_same_bytes_for_the_same_key_are_sent_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        let up = uploader(dir.path(), transport.clone());
+        let a = photo(dir.path(), "D4_x.png", 64, 64);
+        let first = up.enqueue(std::slice::from_ref(&a), None).unwrap();
+        up.run_pending().await.unwrap();
+        let sent = transport.puts.lock().unwrap().len();
+        // Dropped again unchanged: recognised, nothing new recorded or sent.
+        let again = up.enqueue(std::slice::from_ref(&a), None).unwrap();
+        assert!(again.added.is_empty());
+        assert_eq!(again.jobs[0].id, first.jobs[0].id);
+        assert_eq!(again.jobs[0].state, JobState::Uploaded);
+        // Touched (same bytes, new mtime): a new job, whose identical variants are not sent.
+        let bytes = std::fs::read(&a).unwrap();
+        std::fs::remove_file(&a).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&a, bytes).unwrap();
+        let touched = up.enqueue(&[a], None).unwrap();
+        assert_eq!(touched.added.len(), 1);
+        up.run_pending().await.unwrap();
+        assert_eq!(transport.puts.lock().unwrap().len(), sent);
+        assert_eq!(
+            up.store().job(touched.added[0]).unwrap().state,
+            JobState::Uploaded
+        );
     }
 }

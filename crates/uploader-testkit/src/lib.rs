@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
+pub mod proxy;
+pub use proxy::{FaultProxy, Faults};
+
 pub const ACCESS_KEY: &str = "testkit-access-key";
 pub const SECRET_KEY: &str = "testkit-secret-key-0123456789";
 pub const BUCKET: &str = "catalog-test";
@@ -165,6 +168,31 @@ impl S3Server {
                 ),
             }
         }
+    }
+
+    /// Multipart uploads still open in the bucket, as (key, upload id).
+    pub async fn open_uploads(&self) -> Vec<(String, String)> {
+        let out = self
+            .client()
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot list uploads: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            });
+        out.uploads()
+            .iter()
+            .map(|u| {
+                (
+                    u.key().unwrap_or_default().to_string(),
+                    u.upload_id().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     /// Every key in the bucket, sorted.

@@ -40,6 +40,14 @@ pub struct S3Settings {
     pub path_style: Option<bool>,
     /// Every key starts with this; always ends with `/`.
     pub prefix: String,
+    /// Server-side encryption asked for on every object: `AES256` (SSE-S3) or `aws:kms`.
+    pub sse: Option<String>,
+    /// The KMS key for `sse = "aws:kms"`; the bucket's default key when unset.
+    pub kms_key_id: Option<String>,
+    /// e.g. `STANDARD`, `INTELLIGENT_TIERING`; the bucket's default when unset.
+    pub storage_class: Option<String>,
+    /// `Cache-Control` stored with every object, e.g. `public, max-age=86400`.
+    pub cache_control: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +62,21 @@ pub struct NamingSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UploadSettings {
-    /// Files worked on at once.
+    /// Requests in flight at once (whole objects and multipart parts).
     pub concurrency: usize,
+    /// Files rendered at once; one per core when unset.
+    pub render_workers: Option<usize>,
+    /// Failed attempts after which a file is marked failed. Attempts are not counted while
+    /// the server cannot be reached at all.
+    pub max_attempts: u32,
+    /// Objects at least this large go up in parts, several at once, each resumable.
+    pub multipart_threshold_mb: u64,
+    /// The part size; it grows when needed to stay under S3's 10,000 parts.
+    pub part_size_mb: u64,
+    /// Upload bandwidth cap in megabytes per second; unlimited when unset.
+    pub max_mb_per_second: Option<f64>,
+    /// A request that has not been answered after this long is abandoned and retried.
+    pub request_timeout_secs: u64,
 }
 
 /// What a source file may be before it is refused, and how much is decoded at once.
@@ -247,6 +268,10 @@ impl Default for S3Settings {
             endpoint: None,
             path_style: None,
             prefix: "products/".into(),
+            sse: None,
+            kms_key_id: None,
+            storage_class: None,
+            cache_control: None,
         }
     }
 }
@@ -262,7 +287,15 @@ impl Default for NamingSettings {
 
 impl Default for UploadSettings {
     fn default() -> Self {
-        Self { concurrency: 4 }
+        Self {
+            concurrency: 8,
+            render_workers: None,
+            max_attempts: 10,
+            multipart_threshold_mb: 16,
+            part_size_mb: 8,
+            max_mb_per_second: None,
+            request_timeout_secs: 120,
+        }
     }
 }
 
@@ -313,6 +346,7 @@ impl Config {
                 format!("`{}` must be relative, without `..`", self.s3.prefix),
             ));
         }
+        self.s3.validate_encryption()?;
         self.validate_rendering()
     }
 
@@ -452,15 +486,106 @@ impl Config {
                 ));
             }
         }
-        if self.upload.concurrency == 0 || self.upload.concurrency > 64 {
+        self.upload.validate()
+    }
+}
+
+impl UploadSettings {
+    fn validate(&self) -> Result<()> {
+        let range = |setting: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    setting,
+                    format!("must be between {min} and {max}, not {value}"),
+                ))
+            }
+        };
+        range("upload.concurrency", self.concurrency as u64, 1, 64)?;
+        if let Some(workers) = self.render_workers {
+            range("upload.render_workers", workers as u64, 1, 64)?;
+        }
+        range("upload.max_attempts", self.max_attempts.into(), 1, 100)?;
+        // S3 refuses parts under 5 MiB (except the last) and over 5 GiB.
+        range("upload.part_size_mb", self.part_size_mb, 5, 5120)?;
+        range(
+            "upload.multipart_threshold_mb",
+            self.multipart_threshold_mb,
+            5,
+            5120,
+        )?;
+        range(
+            "upload.request_timeout_secs",
+            self.request_timeout_secs,
+            5,
+            3600,
+        )?;
+        if let Some(rate) = self.max_mb_per_second
+            && !(rate.is_finite() && rate >= 0.01)
+        {
             return Err(Error::config(
-                "upload.concurrency",
-                "must be between 1 and 64",
+                "upload.max_mb_per_second",
+                "must be a number of at least 0.01 (megabytes per second)",
             ));
         }
         Ok(())
     }
 }
+
+impl S3Settings {
+    fn validate_encryption(&self) -> Result<()> {
+        match self.sse.as_deref() {
+            None | Some("AES256") => {
+                if self.kms_key_id.is_some() {
+                    return Err(Error::config(
+                        "s3.kms_key_id",
+                        "only applies with sse = \"aws:kms\"",
+                    ));
+                }
+            }
+            Some("aws:kms") => {}
+            Some(other) => {
+                return Err(Error::config(
+                    "s3.sse",
+                    format!(
+                        "`{other}` is not a server-side encryption: use \"AES256\" or \"aws:kms\""
+                    ),
+                ));
+            }
+        }
+        if let Some(class) = &self.storage_class
+            && !STORAGE_CLASSES.contains(&class.as_str())
+        {
+            return Err(Error::config(
+                "s3.storage_class",
+                format!(
+                    "`{class}` is not a storage class: use one of {}",
+                    STORAGE_CLASSES.join(", ")
+                ),
+            ));
+        }
+        if let Some(cache) = &self.cache_control
+            && (cache.len() > 200 || cache.chars().any(|c| c.is_control()))
+        {
+            return Err(Error::config(
+                "s3.cache_control",
+                "must be one line of at most 200 characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The storage classes a PUT may ask for.
+const STORAGE_CLASSES: &[&str] = &[
+    "STANDARD",
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+    "REDUCED_REDUNDANCY",
+];
 
 /// S3's bucket naming rules, so a typo is named here rather than refused by the server.
 fn bucket_name_problem(name: &str) -> Option<&'static str> {
@@ -535,6 +660,32 @@ mod tests {
                 c.naming.key_template = "{sku}.jpg".into()
             }),
             ("upload.concurrency", |c| c.upload.concurrency = 0),
+            ("upload.concurrency", |c| c.upload.concurrency = 65),
+            ("upload.render_workers", |c| {
+                c.upload.render_workers = Some(0)
+            }),
+            ("upload.max_attempts", |c| c.upload.max_attempts = 0),
+            ("upload.part_size_mb", |c| c.upload.part_size_mb = 4),
+            ("upload.multipart_threshold_mb", |c| {
+                c.upload.multipart_threshold_mb = 1
+            }),
+            ("upload.request_timeout_secs", |c| {
+                c.upload.request_timeout_secs = 1
+            }),
+            ("upload.max_mb_per_second", |c| {
+                c.upload.max_mb_per_second = Some(0.0)
+            }),
+            ("upload.max_mb_per_second", |c| {
+                c.upload.max_mb_per_second = Some(f64::NAN)
+            }),
+            ("s3.sse", |c| c.s3.sse = Some("aes256".into())),
+            ("s3.kms_key_id", |c| c.s3.kms_key_id = Some("k".into())),
+            ("s3.storage_class", |c| {
+                c.s3.storage_class = Some("COLD".into())
+            }),
+            ("s3.cache_control", |c| {
+                c.s3.cache_control = Some("a\nb".into())
+            }),
             ("limits.max_megapixels", |c| c.limits.max_megapixels = 0),
             ("limits.max_file_mb", |c| c.limits.max_file_mb = 100_000),
             ("limits.concurrent_megapixels", |c| {

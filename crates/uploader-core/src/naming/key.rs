@@ -31,6 +31,19 @@ impl KeyTemplate {
     }
 }
 
+impl KeyTemplate {
+    /// `{prefix}{sku}/{file name}`, both made safe.
+    pub fn file_key(&self, sku: &str, file_name: &str) -> String {
+        let sku = safe_segment(sku);
+        let name = safe_segment(file_name);
+        let parts: Vec<&str> = [sku.as_str(), name.as_str()]
+            .into_iter()
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+            .collect();
+        format!("{}{}", self.prefix, parts.join("/"))
+    }
+}
+
 /// Letters are folded to ASCII, anything else but `-`, `_` and `.` becomes one `-`.
 pub fn safe_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

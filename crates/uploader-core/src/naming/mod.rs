@@ -37,6 +37,15 @@ impl Naming {
     pub fn key(&self, sku: &str, source: &Path, variant: &str, extension: &str) -> String {
         self.keys.key(sku, &stem(source), variant, extension)
     }
+
+    /// The key of a file uploaded as it is: `{prefix}{sku}/{file name}`.
+    pub fn file_key(&self, sku: &str, source: &Path) -> String {
+        let name = source
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.keys.file_key(sku, &name)
+    }
 }
 
 fn stem(path: &Path) -> String {

@@ -1,5 +1,18 @@
-//! The life of a job: which states exist and which moves between them are allowed.
+//! The life of a job: its states, and the scheduler that moves it through render and upload
+//! with leases, retries, backoff and an offline mode.
 
+mod backoff;
+mod connectivity;
+mod part_plan;
+mod render;
+mod runner;
+mod send;
 mod state;
+mod throttle;
 
+pub use backoff::Backoff;
+pub use connectivity::Connectivity;
+pub use part_plan::{MAX_PARTS, MIN_PART, Part, part_size, parts};
+pub use runner::{Drained, Tuning};
 pub use state::JobState;
+pub use throttle::Throttle;

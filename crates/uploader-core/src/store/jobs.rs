@@ -1,33 +1,50 @@
-//! Jobs and their variants. Each method is one transaction; a move between states only
-//! happens from the state the caller expects, so two workers can never both advance a job.
+//! Batches, jobs and their variants: recording and reading them. Moves made by workers are in
+//! `lease.rs`, moves made by the user in `control.rs`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-use rusqlite::{Connection, OptionalExtension, Params, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::Store;
+use crate::clock::Millis;
 use crate::queue::JobState;
 use crate::{Error, Result};
 
+/// A file to record, with what identifies its content cheaply (size and modification time).
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub source_path: PathBuf,
     pub sku: String,
+    pub source_size: u64,
+    pub source_mtime: Millis,
+    /// Uploaded byte for byte instead of through the image pipeline.
+    pub as_is: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
     pub id: i64,
+    pub batch_id: i64,
     pub source_path: PathBuf,
     pub sku: String,
+    pub as_is: bool,
     pub state: JobState,
+    /// Paused by the user (the job or its batch): not claimed until resumed.
+    pub paused: bool,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// Not claimed before this instant (backoff after a failed attempt).
+    pub next_attempt_at: Millis,
     pub bytes_total: u64,
+    /// Bytes the server confirmed: whole variants and the parts of unfinished ones.
     pub bytes_done: u64,
+    /// Why the job failed, or why its last attempt did while it waits for the next.
     pub last_error: Option<String>,
     /// Said of a job that still succeeds, e.g. a photo smaller than a variant asks for.
     pub warnings: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
     pub variants: Vec<VariantRecord>,
 }
 
@@ -42,30 +59,102 @@ pub struct VariantRecord {
     pub sha256: String,
     pub staged_path: Option<PathBuf>,
     pub uploaded: bool,
+    /// A send was started: after a crash the server is asked before sending again.
+    pub attempted: bool,
+    /// The multipart upload in progress, if any.
+    pub upload_id: Option<String>,
+    pub etag: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, source_path, sku, state, bytes_total, bytes_done, last_error, created_at, updated_at, warnings";
+/// What `enqueue` did with each file.
+#[derive(Debug, Clone)]
+pub struct Enqueued {
+    pub batch_id: i64,
+    /// One per file, in order: the new job, or the job already recorded for the same file.
+    pub jobs: Vec<JobRecord>,
+    /// Ids of the jobs created by this call (the others were already there).
+    pub added: Vec<i64>,
+}
+
+pub(super) const JOB_COLUMNS: &str = "j.id, j.batch_id, j.source_path, j.sku, j.state, \
+    j.paused OR b.paused, j.attempts, j.max_attempts, j.next_attempt_at, j.bytes_total, \
+    j.bytes_done, j.last_error, j.warnings, j.created_at, j.updated_at, j.as_is";
+
+const VARIANT_COLUMNS: &str = "job_id, name, object_key, content_type, width, height, bytes, \
+    sha256, staged_path, state, attempted, upload_id, etag";
 
 impl Store {
-    /// Records new jobs, all or none.
-    pub fn insert_jobs(&self, jobs: &[NewJob]) -> Result<Vec<JobRecord>> {
+    /// Records a batch and a job per file, all or none. A file already recorded with the same
+    /// size and modification time (queued, in progress or uploaded) is not recorded twice: its
+    /// job is returned; a failed one is queued again.
+    pub fn enqueue(&self, label: &str, jobs: &[NewJob], max_attempts: u32) -> Result<Enqueued> {
         let now = self.clock.now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO batches (label, created_at) VALUES (?1, ?2)",
+            params![label, now],
+        )?;
+        let batch_id = tx.last_insert_rowid();
         let mut ids = Vec::with_capacity(jobs.len());
+        let mut added = Vec::new();
         for job in jobs {
-            tx.execute(
-                "INSERT INTO jobs (source_path, sku, state, created_at, updated_at) VALUES (?1, ?2, 'queued', ?3, ?3)",
-                params![job.source_path.to_string_lossy(), job.sku, now],
-            )?;
-            ids.push(tx.last_insert_rowid());
+            let path = job.source_path.to_string_lossy();
+            let existing: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT id, state FROM jobs WHERE source_path = ?1 AND sku = ?2
+                       AND source_size = ?3 AND source_mtime = ?4 AND as_is = ?5
+                       AND state <> 'cancelled'
+                     ORDER BY id DESC LIMIT 1",
+                    params![
+                        path,
+                        job.sku,
+                        job.source_size as i64,
+                        job.source_mtime,
+                        job.as_is
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match existing {
+                Some((id, state)) => {
+                    if state == JobState::Failed.as_str() {
+                        super::control::requeue_failed(&tx, id, now)?;
+                    }
+                    ids.push(id);
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO jobs (batch_id, source_path, source_size, source_mtime, sku,
+                                           state, max_attempts, created_at, updated_at, as_is)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8)",
+                        params![
+                            batch_id,
+                            path,
+                            job.source_size as i64,
+                            job.source_mtime,
+                            job.sku,
+                            max_attempts.max(1),
+                            now,
+                            job.as_is
+                        ],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    ids.push(id);
+                    added.push(id);
+                }
+            }
         }
-        let records = ids
-            .into_iter()
-            .map(|id| load(&tx, id))
+        let jobs = ids
+            .iter()
+            .map(|id| load(&tx, *id))
             .collect::<Result<Vec<_>>>()?;
         tx.commit()?;
-        Ok(records)
+        Ok(Enqueued {
+            batch_id,
+            jobs,
+            added,
+        })
     }
 
     pub fn job(&self, id: i64) -> Result<JobRecord> {
@@ -76,140 +165,64 @@ impl Store {
 
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Result<Vec<JobRecord>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ids(&tx, "SELECT id FROM jobs ORDER BY id", [])?
-            .into_iter()
-            .map(|id| load(&tx, id))
-            .collect()
+        self.select_jobs("1", [])
     }
 
-    /// Ids of queued jobs, oldest first.
-    pub fn queued(&self, limit: usize) -> Result<Vec<i64>> {
-        let sql = "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT ?1";
-        Ok(ids(&self.conn(), sql, [limit as i64])?)
+    /// The jobs of one batch, oldest first.
+    pub fn batch_jobs(&self, batch_id: i64) -> Result<Vec<JobRecord>> {
+        self.select_jobs("j.batch_id = ?1", [batch_id])
     }
 
-    /// Moves a job from `from` to `to`; fails if it is not in `from` (another worker has it).
-    pub fn transition(&self, id: i64, from: JobState, to: JobState) -> Result<JobRecord> {
-        debug_assert!(from.can_become(to), "{from} -> {to}");
-        self.write(id, from, |tx, now| {
-            tx.execute(
-                "UPDATE jobs SET state = ?2, last_error = NULL, updated_at = ?3 WHERE id = ?1",
-                params![id, to.as_str(), now],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Records rendered variants, written to their `staged_path`, and what rendering warned
-    /// of, and moves the job from processing to uploading.
-    pub fn stage(
+    /// Reads jobs and their variants in two queries, whatever their number.
+    fn select_jobs(
         &self,
-        id: i64,
-        variants: &[VariantRecord],
-        warnings: &[String],
-    ) -> Result<JobRecord> {
-        // One per line: a warning is one line of text.
-        let warnings: Vec<String> = warnings.iter().map(|w| w.replace('\n', " ")).collect();
-        self.write(id, JobState::Processing, |tx, now| {
-            tx.execute("DELETE FROM variants WHERE job_id = ?1", [id])?;
-            let mut total = 0u64;
-            for v in variants {
-                tx.execute(
-                    "INSERT INTO variants (job_id, name, object_key, content_type, width, height, bytes, sha256, staged_path, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged')",
-                    params![id, v.name, v.object_key, v.content_type, v.width, v.height, v.bytes as i64, v.sha256, v.staged_path.as_ref().map(|p| p.to_string_lossy())],
-                )?;
-                total += v.bytes;
-            }
-            tx.execute(
-                "UPDATE jobs SET state = 'uploading', bytes_total = ?2, bytes_done = 0, updated_at = ?3, warnings = ?4 WHERE id = ?1",
-                params![id, total as i64, now, warnings.join("\n")],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Records that the server confirmed one variant, and counts its bytes as done.
-    pub fn variant_uploaded(&self, id: i64, variant: &str) -> Result<JobRecord> {
-        self.write(id, JobState::Uploading, |tx, now| {
-            let changed = tx.execute(
-                "UPDATE variants SET state = 'uploaded', staged_path = NULL WHERE job_id = ?1 AND name = ?2 AND state = 'staged'",
-                params![id, variant],
-            )?;
-            if changed == 1 {
-                tx.execute(
-                    "UPDATE jobs SET bytes_done = bytes_done + (SELECT bytes FROM variants WHERE job_id = ?1 AND name = ?2), updated_at = ?3 WHERE id = ?1",
-                    params![id, variant, now],
-                )?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Ends a job in `failed` with a message the user can read.
-    pub fn fail(&self, id: i64, from: JobState, error: &str) -> Result<JobRecord> {
-        self.write(id, from, |tx, now| {
-            tx.execute(
-                "UPDATE jobs SET state = 'failed', last_error = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, error, now],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// After a crash: work that was in flight goes back to the queue, from the start.
-    /// Re-rendering is deterministic and re-putting the same bytes to the same key is harmless.
-    pub fn requeue_interrupted(&self) -> Result<Vec<i64>> {
-        let now = self.clock.now_ms();
+        filter: &str,
+        params: impl rusqlite::Params + Copy,
+    ) -> Result<Vec<JobRecord>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        let sql = "SELECT id FROM jobs WHERE state IN ('processing', 'uploading') ORDER BY id";
-        let ids = ids(&tx, sql, [])?;
-        for id in &ids {
-            tx.execute("DELETE FROM variants WHERE job_id = ?1", [id])?;
-            tx.execute(
-                "UPDATE jobs SET state = 'queued', bytes_total = 0, bytes_done = 0, warnings = '', updated_at = ?2 WHERE id = ?1",
-                params![id, now],
-            )?;
+        let mut jobs: Vec<JobRecord> = tx
+            .prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs j JOIN batches b ON b.id = j.batch_id
+                 WHERE {filter} ORDER BY j.id"
+            ))?
+            .query_map(params, job_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut variants: HashMap<i64, Vec<VariantRecord>> = HashMap::new();
+        let sql = format!(
+            "SELECT {VARIANT_COLUMNS} FROM variants WHERE job_id IN
+               (SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE {filter})
+             ORDER BY rowid"
+        );
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = stmt.query(params)?;
+        while let Some(row) = rows.next()? {
+            variants
+                .entry(row.get(0)?)
+                .or_default()
+                .push(variant_row(row)?);
         }
-        tx.commit()?;
-        Ok(ids)
+        for job in &mut jobs {
+            job.variants = variants.remove(&job.id).unwrap_or_default();
+        }
+        Ok(jobs)
     }
 
-    /// Runs `change` in one transaction if the job is in `expected`, and returns the result.
-    fn write(
-        &self,
-        id: i64,
-        expected: JobState,
-        change: impl FnOnce(&Transaction<'_>, i64) -> rusqlite::Result<()>,
-    ) -> Result<JobRecord> {
-        let now = self.clock.now_ms();
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let actual = state_of(&tx, id)?;
-        if actual != expected {
-            return Err(Error::StateConflict {
-                job: id,
-                expected,
-                actual,
-            });
-        }
-        change(&tx, now)?;
-        let record = load(&tx, id)?;
-        tx.commit()?;
-        Ok(record)
+    /// Whether an object with this key and content was already uploaded (by any job).
+    pub fn already_uploaded(&self, key: &str, sha256: &str) -> Result<bool> {
+        let found: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM variants WHERE object_key = ?1 AND sha256 = ?2 AND state = 'uploaded' LIMIT 1",
+                params![key, sha256],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
     }
 }
 
-fn ids(conn: &Connection, sql: &str, params: impl Params) -> rusqlite::Result<Vec<i64>> {
-    conn.prepare(sql)?
-        .query_map(params, |r| r.get(0))?
-        .collect()
-}
-
-fn state_of(tx: &Transaction<'_>, id: i64) -> Result<JobState> {
+pub(super) fn state_of(tx: &Transaction<'_>, id: i64) -> Result<JobState> {
     let state: Option<String> = tx
         .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
@@ -219,198 +232,129 @@ fn state_of(tx: &Transaction<'_>, id: i64) -> Result<JobState> {
         .map_err(|e: String| Error::Sql(rusqlite::Error::InvalidColumnName(e)))
 }
 
-fn load(tx: &Transaction<'_>, id: i64) -> Result<JobRecord> {
-    let mut job = tx
+pub(super) fn load(conn: &Connection, id: i64) -> Result<JobRecord> {
+    let mut job = conn
         .query_row(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ?1"
+            ),
             [id],
             job_row,
         )
         .optional()?
         .ok_or(Error::NoSuchJob(id))?;
-    job.variants = tx
-        .prepare(
-            "SELECT name, object_key, content_type, width, height, bytes, sha256, staged_path, state
-             FROM variants WHERE job_id = ?1 ORDER BY rowid",
-        )?
-        .query_map([id], |r| {
-            Ok(VariantRecord {
-                name: r.get(0)?,
-                object_key: r.get(1)?,
-                content_type: r.get(2)?,
-                width: r.get(3)?,
-                height: r.get(4)?,
-                bytes: r.get::<_, i64>(5)? as u64,
-                sha256: r.get(6)?,
-                staged_path: r.get::<_, Option<String>>(7)?.map(PathBuf::from),
-                uploaded: r.get::<_, String>(8)? == "uploaded",
-            })
-        })?
+    job.variants = conn
+        .prepare(&format!(
+            "SELECT {VARIANT_COLUMNS} FROM variants WHERE job_id = ?1 ORDER BY rowid"
+        ))?
+        .query_map([id], variant_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(job)
 }
 
+fn variant_row(r: &Row<'_>) -> rusqlite::Result<VariantRecord> {
+    Ok(VariantRecord {
+        name: r.get(1)?,
+        object_key: r.get(2)?,
+        content_type: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        bytes: r.get::<_, i64>(6)? as u64,
+        sha256: r.get(7)?,
+        staged_path: r.get::<_, Option<String>>(8)?.map(PathBuf::from),
+        uploaded: r.get::<_, String>(9)? == "uploaded",
+        attempted: r.get(10)?,
+        upload_id: r.get(11)?,
+        etag: r.get(12)?,
+    })
+}
+
 fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let state: String = r.get(3)?;
+    let state: String = r.get(4)?;
     Ok(JobRecord {
         id: r.get(0)?,
-        source_path: PathBuf::from(r.get::<_, String>(1)?),
-        sku: r.get(2)?,
+        batch_id: r.get(1)?,
+        source_path: PathBuf::from(r.get::<_, String>(2)?),
+        sku: r.get(3)?,
         state: state.parse().map_err(|_| {
-            rusqlite::Error::InvalidColumnType(3, state, rusqlite::types::Type::Text)
+            rusqlite::Error::InvalidColumnType(4, state, rusqlite::types::Type::Text)
         })?,
-        bytes_total: r.get::<_, i64>(4)? as u64,
-        bytes_done: r.get::<_, i64>(5)? as u64,
-        last_error: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
-        warnings: r.get::<_, String>(9)?.lines().map(str::to_string).collect(),
+        paused: r.get(5)?,
+        attempts: r.get(6)?,
+        max_attempts: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        bytes_total: r.get::<_, i64>(9)? as u64,
+        bytes_done: r.get::<_, i64>(10)? as u64,
+        last_error: r.get(11)?,
+        warnings: r
+            .get::<_, String>(12)?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        created_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        as_is: r.get(15)?,
         variants: Vec::new(),
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
     use crate::clock::ManualClock;
 
-    fn store() -> (tempfile::TempDir, Store, Arc<ManualClock>) {
+    pub fn store() -> (tempfile::TempDir, Store, Arc<ManualClock>) {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(1_000));
         let store = Store::open(&dir.path().join("db.sqlite3"), clock.clone()).unwrap();
         (dir, store, clock)
     }
 
-    fn new_job(name: &str) -> NewJob {
+    pub fn new_job(name: &str) -> NewJob {
         NewJob {
             source_path: PathBuf::from(name),
             sku: "SKU".into(),
+            source_size: 100,
+            source_mtime: 7,
+            as_is: false,
         }
     }
 
-    fn staged(name: &str, bytes: u64) -> VariantRecord {
-        VariantRecord {
-            name: name.into(),
-            object_key: format!("products/SKU/a-{name}.jpg"),
-            content_type: "image/jpeg".into(),
-            width: 10,
-            height: 10,
-            bytes,
-            sha256: "0".repeat(64),
-            staged_path: Some(PathBuf::from(format!("/tmp/{name}"))),
-            uploaded: false,
-        }
+    pub fn enqueue(store: &Store, names: &[&str]) -> Vec<JobRecord> {
+        let jobs: Vec<NewJob> = names.iter().map(|n| new_job(n)).collect();
+        store.enqueue("test", &jobs, 3).unwrap().jobs
     }
 
     #[test]
-    fn a_job_walks_from_queued_to_uploaded_counting_confirmed_bytes() {
-        let (_d, store, clock) = store();
-        let job = store.insert_jobs(&[new_job("a.jpg")]).unwrap().remove(0);
-        assert_eq!((job.state, job.created_at), (JobState::Queued, 1_000));
-        store
-            .transition(job.id, JobState::Queued, JobState::Processing)
-            .unwrap();
-        let job = store
-            .stage(
-                job.id,
-                &[staged("large", 300), staged("thumb", 100)],
-                &["small\nphoto".into()],
-            )
-            .unwrap();
-        assert_eq!(
-            (job.state, job.bytes_total, job.bytes_done),
-            (JobState::Uploading, 400, 0)
-        );
-        assert_eq!(job.warnings, ["small photo"], "one line per warning");
-        clock.advance(5);
-        let job = store.variant_uploaded(job.id, "thumb").unwrap();
-        assert_eq!(job.bytes_done, 100);
-        // A repeated confirmation does not count twice.
-        let job = store.variant_uploaded(job.id, "thumb").unwrap();
-        assert_eq!(job.bytes_done, 100);
-        store.variant_uploaded(job.id, "large").unwrap();
-        let job = store
-            .transition(job.id, JobState::Uploading, JobState::Uploaded)
-            .unwrap();
-        assert_eq!(
-            (job.state, job.bytes_done, job.updated_at),
-            (JobState::Uploaded, 400, 1_005)
-        );
-        assert!(
-            job.variants
-                .iter()
-                .all(|v| v.uploaded && v.staged_path.is_none())
-        );
-    }
-
-    #[test]
-    fn a_move_from_the_wrong_state_is_refused_and_changes_nothing() {
+    fn a_batch_records_one_queued_job_per_file() {
         let (_d, store, _c) = store();
-        let job = store.insert_jobs(&[new_job("a.jpg")]).unwrap().remove(0);
-        store
-            .transition(job.id, JobState::Queued, JobState::Processing)
+        let done = store
+            .enqueue("drop", &[new_job("a.jpg"), new_job("b.jpg")], 5)
             .unwrap();
-        let err = store
-            .transition(job.id, JobState::Queued, JobState::Processing)
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::StateConflict {
-                    actual: JobState::Processing,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        assert!(matches!(
-            store.stage(job.id + 1, &[], &[]),
-            Err(Error::NoSuchJob(_))
-        ));
-        assert_eq!(store.job(job.id).unwrap().state, JobState::Processing);
+        assert_eq!(done.added.len(), 2);
+        assert!(done.jobs.iter().all(|j| j.state == JobState::Queued
+            && j.batch_id == done.batch_id
+            && j.max_attempts == 5
+            && j.created_at == 1_000));
+        assert_eq!(store.batch_jobs(done.batch_id).unwrap(), done.jobs);
     }
 
     #[test]
-    fn failing_one_job_leaves_the_others_untouched() {
+    fn the_same_file_dropped_again_is_not_recorded_twice() {
         let (_d, store, _c) = store();
-        let jobs = store
-            .insert_jobs(&[new_job("a.jpg"), new_job("b.jpg")])
-            .unwrap();
-        store
-            .transition(jobs[0].id, JobState::Queued, JobState::Processing)
-            .unwrap();
-        let failed = store
-            .fail(jobs[0].id, JobState::Processing, "a.jpg: not an image")
-            .unwrap();
-        assert_eq!(failed.last_error.as_deref(), Some("a.jpg: not an image"));
-        assert_eq!(store.job(jobs[1].id).unwrap(), jobs[1]);
-        assert_eq!(store.queued(10).unwrap(), [jobs[1].id]);
-    }
-
-    #[test]
-    fn interrupted_work_is_requeued_and_finished_work_is_not() {
-        let (_d, store, _c) = store();
-        let jobs = store
-            .insert_jobs(&[new_job("a"), new_job("b"), new_job("c")])
-            .unwrap();
-        store
-            .transition(jobs[0].id, JobState::Queued, JobState::Processing)
-            .unwrap();
-        store
-            .stage(jobs[0].id, &[staged("large", 10)], &[])
-            .unwrap();
-        store
-            .transition(jobs[1].id, JobState::Queued, JobState::Processing)
-            .unwrap();
-        store.fail(jobs[1].id, JobState::Processing, "bad").unwrap();
-        assert_eq!(store.requeue_interrupted().unwrap(), [jobs[0].id]);
-        let a = store.job(jobs[0].id).unwrap();
-        assert_eq!(
-            (a.state, a.bytes_total, a.variants.len()),
-            (JobState::Queued, 0, 0)
-        );
-        assert_eq!(store.job(jobs[1].id).unwrap().state, JobState::Failed);
+        let first = store.enqueue("one", &[new_job("a.jpg")], 3).unwrap();
+        let again = store.enqueue("two", &[new_job("a.jpg")], 3).unwrap();
+        assert!(again.added.is_empty());
+        assert_eq!(again.jobs[0].id, first.jobs[0].id);
+        // A changed file (another size) is new work.
+        let changed = NewJob {
+            source_size: 101,
+            ..new_job("a.jpg")
+        };
+        let third = store.enqueue("three", &[changed], 3).unwrap();
+        assert_eq!(third.added.len(), 1);
+        assert_eq!(store.jobs().unwrap().len(), 2);
     }
 }

@@ -9,6 +9,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_job_warnings",
         include_str!("migrations/0002_job_warnings.sql"),
     ),
+    ("0003_queue", include_str!("migrations/0003_queue.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -55,13 +56,83 @@ mod tests {
     }
 
     #[test]
-    fn states_outside_the_list_are_refused_by_the_schema() {
+    fn the_schema_refuses_unknown_states_and_leases_outside_leased_states() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite3"), Arc::new(SystemClock)).unwrap();
-        let err = store.conn().execute(
-            "INSERT INTO jobs (source_path, sku, state, created_at, updated_at) VALUES ('a', 'b', 'lost', 0, 0)",
+        let conn = store.conn();
+        conn.execute("INSERT INTO batches (id, created_at) VALUES (1, 0)", [])
+            .unwrap();
+        let insert = |state: &str, owner: Option<&str>, expires: Option<i64>| {
+            conn.execute(
+                "INSERT INTO jobs (batch_id, source_path, sku, state, lease_owner, lease_expires_at, created_at, updated_at)
+                 VALUES (1, 'a', 'b', ?1, ?2, ?3, 0, 0)",
+                rusqlite::params![state, owner, expires],
+            )
+        };
+        let cases: [(&str, Option<&str>, Option<i64>, bool); 6] = [
+            ("queued", None, None, true),
+            ("lost", None, None, false),
+            ("uploading", Some("w"), Some(5), true),
+            ("uploading", None, None, false),
+            ("staged", Some("w"), Some(5), false),
+            ("processing", Some("w"), None, false),
+        ];
+        for (state, owner, expires, ok) in cases {
+            assert_eq!(
+                insert(state, owner, expires).is_ok(),
+                ok,
+                "{state} {owner:?} {expires:?}"
+            );
+        }
+        let failed_without_reason = conn.execute(
+            "INSERT INTO jobs (batch_id, source_path, sku, state, created_at, updated_at) VALUES (1, 'a', 'b', 'failed', 0, 0)",
             [],
         );
-        assert!(err.is_err());
+        assert!(failed_without_reason.is_err());
+    }
+
+    #[test]
+    fn jobs_recorded_before_the_queue_migration_carry_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            let tx = conn.transaction().unwrap();
+            for (_, sql) in &super::MIGRATIONS[..2] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 2).unwrap();
+            tx.execute_batch(
+                "INSERT INTO jobs (id, source_path, sku, state, bytes_total, bytes_done, created_at, updated_at)
+                   VALUES (1, 'a.jpg', 'A', 'uploaded', 10, 10, 5, 6),
+                          (2, 'b.jpg', 'B', 'uploading', 10, 0, 5, 6);
+                 INSERT INTO variants (job_id, name, object_key, content_type, width, height, bytes, sha256, staged_path, state)
+                   VALUES (1, 'large', 'products/A/a.jpg', 'image/jpeg', 1, 1, 10, printf('%064d', 0), NULL, 'uploaded'),
+                          (2, 'large', 'products/B/b.jpg', 'image/jpeg', 1, 1, 10, printf('%064d', 0), '/s/b', 'staged');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = Store::open(&path, Arc::new(SystemClock)).unwrap();
+        let jobs = store.jobs().unwrap();
+        let states: Vec<_> = jobs
+            .iter()
+            .map(|j| (j.id, j.state, j.variants.len()))
+            .collect();
+        use crate::queue::JobState;
+        assert_eq!(
+            states,
+            [(1, JobState::Uploaded, 1), (2, JobState::Staged, 1)]
+        );
+        // The interrupted send's outcome is unknown: it is checked before being sent again.
+        assert!(jobs[1].variants[0].attempted);
+        let fk: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
     }
 }

@@ -1,7 +1,9 @@
 //! The local SQLite database: every job is written here before any work starts, and every
 //! state change is one transaction, so a crash never loses or repeats work.
 
+mod control;
 mod jobs;
+mod lease;
 mod migrate;
 
 use std::path::Path;
@@ -12,7 +14,9 @@ use rusqlite::Connection;
 use crate::clock::Clock;
 use crate::{Error, Result};
 
-pub use jobs::{JobRecord, NewJob, VariantRecord};
+pub use control::{OpenUpload, Target};
+pub use jobs::{Enqueued, JobRecord, NewJob, VariantRecord};
+pub use lease::{Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
 
 pub struct Store {
@@ -45,6 +49,11 @@ impl Store {
             conn: Mutex::new(conn),
             clock,
         })
+    }
+
+    /// Now, by the store's clock.
+    pub fn now_ms(&self) -> crate::clock::Millis {
+        self.clock.now_ms()
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

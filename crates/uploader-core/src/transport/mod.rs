@@ -1,41 +1,120 @@
 //! Where bytes go. The queue talks to a [`Transport`]; direct S3 is one, presigned URLs
-//! through the company backend will be another.
+//! through the company backend will be another. Every call is safe to repeat: a put of the
+//! same bytes to the same key, a part sent again under the same number, an abort of an upload
+//! that is already gone.
 
+mod error;
 mod s3_direct;
 
 use std::future::Future;
 use std::pin::Pin;
 
+use bytes::Bytes;
+
+pub use error::{ErrorKind, TransportError};
 pub use s3_direct::S3Direct;
 
-/// One object to store.
+/// User metadata holding the object's SHA-256 (hex), so a HEAD can tell whether the object
+/// already there is ours, for single and multipart uploads alike.
+pub const SHA256_METADATA: &str = "sha256";
+
+/// One object to store in one request.
 #[derive(Debug, Clone)]
 pub struct PutObject {
     pub key: String,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub content_type: String,
     /// Lowercase hex SHA-256 of `body`; sent so the server verifies every byte.
     pub sha256: String,
 }
 
+/// What a HEAD found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutOutcome {
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The SHA-256 recorded in the object's metadata, if it has one.
+    pub sha256: Option<String>,
     pub etag: Option<String>,
 }
 
-/// An error with the reason in plain words, and whether trying again may help.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct TransportError {
-    pub message: String,
-    pub retryable: bool,
+/// A part the server holds for a multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerPart {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// A part as listed when completing the upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    pub etag: String,
+    /// Base64 CRC32C, as sent with the part.
+    pub crc32c: String,
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type TransportResult<T> = Result<T, TransportError>;
 
 pub trait Transport: Send + Sync {
-    /// Stores one object; putting the same bytes to the same key again is harmless.
-    fn put_object(&self, object: PutObject) -> BoxFuture<'_, Result<PutOutcome, TransportError>>;
+    /// Stores one object; returns its ETag.
+    fn put_object(&self, object: PutObject) -> BoxFuture<'_, TransportResult<Option<String>>>;
+
+    /// The object at `key`, or `None` if there is none.
+    fn head_object<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>>;
+
+    /// Starts a multipart upload (CRC32C per part); returns its upload id.
+    fn create_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        sha256: &'a str,
+    ) -> BoxFuture<'a, TransportResult<String>>;
+
+    /// Sends one part with its base64 CRC32C, which the server checks; returns its ETag.
+    fn upload_part<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        part_number: u32,
+        body: Bytes,
+        crc32c: &'a str,
+    ) -> BoxFuture<'a, TransportResult<String>>;
+
+    /// The parts the server holds; an error of kind `Gone` if the upload no longer exists.
+    fn list_parts<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Vec<ServerPart>>>;
+
+    /// Joins the parts into the object; returns its ETag.
+    fn complete_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: Vec<CompletedPart>,
+    ) -> BoxFuture<'a, TransportResult<Option<String>>>;
+
+    /// Ids of the multipart uploads open for exactly this key, oldest first.
+    fn list_multipart_uploads<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Vec<String>>>;
+
+    /// Aborts the upload; one that is already gone counts as aborted.
+    fn abort_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, TransportResult<()>>;
+
+    /// A cheap request that tells whether the server can be reached at all.
+    fn probe(&self) -> BoxFuture<'_, TransportResult<()>>;
 
     /// Where uploads go, in words, e.g. `s3://catalog at http://127.0.0.1:8333`.
     fn describe(&self) -> String;

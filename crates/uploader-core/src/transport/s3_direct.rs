@@ -1,26 +1,49 @@
 //! Direct mode: the app signs requests itself with the AWS credential chain
 //! (environment, shared profile, SSO, instance role).
 
+use std::time::Duration;
+
 use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region};
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart as SdkPart, ServerSideEncryption,
+    StorageClass,
+};
 use base64::Engine;
+use bytes::Bytes;
 
-use super::{BoxFuture, PutObject, PutOutcome, Transport, TransportError};
-use crate::config::S3Settings;
+use super::{
+    BoxFuture, CompletedPart, ErrorKind, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
+    Transport, TransportError, TransportResult,
+};
+use crate::config::{S3Settings, UploadSettings};
 
 pub struct S3Direct {
     client: Client,
     bucket: String,
     endpoint: Option<String>,
+    /// Asked for on every object (SSE, KMS key, storage class, cache control).
+    stored_as: StoredAs,
+}
+
+#[derive(Debug, Clone, Default)]
+struct StoredAs {
+    sse: Option<ServerSideEncryption>,
+    kms_key_id: Option<String>,
+    storage_class: Option<StorageClass>,
+    cache_control: Option<String>,
 }
 
 impl S3Direct {
     /// Credentials and (when the settings name none) the region come from the AWS chain.
-    pub async fn from_chain(settings: &S3Settings) -> Self {
+    pub async fn from_chain(settings: &S3Settings, upload: &UploadSettings) -> Self {
         let region = RegionProviderChain::first_try(
             (!settings.region.is_empty()).then(|| Region::new(settings.region.clone())),
         )
@@ -30,11 +53,16 @@ impl S3Direct {
             .region(region)
             .load()
             .await;
-        Self::build(aws_sdk_s3::config::Builder::from(&sdk), settings)
+        Self::build(aws_sdk_s3::config::Builder::from(&sdk), settings, upload)
     }
 
     /// With explicit keys, for tests and tools that already hold them.
-    pub fn with_keys(settings: &S3Settings, access_key_id: &str, secret_access_key: &str) -> Self {
+    pub fn with_keys(
+        settings: &S3Settings,
+        upload: &UploadSettings,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> Self {
         let builder = aws_sdk_s3::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(settings.effective_region().to_string()))
@@ -45,11 +73,28 @@ impl S3Direct {
                 None,
                 "explicit",
             ));
-        Self::build(builder, settings)
+        Self::build(builder, settings, upload)
     }
 
-    fn build(builder: aws_sdk_s3::config::Builder, settings: &S3Settings) -> Self {
-        let mut builder = builder.force_path_style(settings.uses_path_style());
+    fn build(
+        builder: aws_sdk_s3::config::Builder,
+        settings: &S3Settings,
+        upload: &UploadSettings,
+    ) -> Self {
+        let timeout = Duration::from_secs(upload.request_timeout_secs);
+        let mut builder = builder
+            .force_path_style(settings.uses_path_style())
+            // A refused or dropped connection is retried once at once (a stale keep-alive
+            // connection, say); beyond that the queue retries with its own backoff, and
+            // knows when it is offline.
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .read_timeout(timeout)
+                    .operation_attempt_timeout(timeout)
+                    .build(),
+            );
         if let Some(endpoint) = &settings.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
@@ -57,14 +102,23 @@ impl S3Direct {
             client: Client::from_conf(builder.build()),
             bucket: settings.bucket.clone(),
             endpoint: settings.endpoint.clone(),
+            stored_as: StoredAs {
+                sse: settings.sse.as_deref().map(ServerSideEncryption::from),
+                kms_key_id: settings.kms_key_id.clone(),
+                storage_class: settings.storage_class.as_deref().map(StorageClass::from),
+                cache_control: settings.cache_control.clone(),
+            },
         }
     }
 
-    async fn put(&self, object: PutObject) -> Result<PutOutcome, TransportError> {
-        let checksum = hex_to_base64(&object.sha256).ok_or_else(|| TransportError {
-            message: format!("`{}` has no valid SHA-256 to send", object.key),
-            retryable: false,
+    async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
+        let checksum = hex_to_base64(&object.sha256).ok_or_else(|| {
+            TransportError::new(
+                ErrorKind::Permanent,
+                format!("`{}` has no valid SHA-256 to send", object.key),
+            )
         })?;
+        let s = &self.stored_as;
         let response = self
             .client
             .put_object()
@@ -72,25 +126,229 @@ impl S3Direct {
             .key(&object.key)
             .content_type(&object.content_type)
             .checksum_sha256(checksum)
+            .metadata(SHA256_METADATA, &object.sha256)
+            .set_server_side_encryption(s.sse.clone())
+            .set_ssekms_key_id(s.kms_key_id.clone())
+            .set_storage_class(s.storage_class.clone())
+            .set_cache_control(s.cache_control.clone())
             .body(ByteStream::from(object.body))
             .send()
             .await
             .map_err(|e| self.explain(e))?;
-        Ok(PutOutcome {
-            etag: response.e_tag().map(str::to_string),
+        Ok(response.e_tag().map(str::to_string))
+    }
+
+    async fn head(&self, key: &str) -> TransportResult<Option<ObjectInfo>> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(ObjectInfo {
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                sha256: head
+                    .metadata()
+                    .and_then(|m| m.get(SHA256_METADATA))
+                    .map(|s| s.to_ascii_lowercase()),
+                etag: head.e_tag().map(str::to_string),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+
+    async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
+        let s = &self.stored_as;
+        let response = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+            .metadata(SHA256_METADATA, sha256)
+            .set_server_side_encryption(s.sse.clone())
+            .set_ssekms_key_id(s.kms_key_id.clone())
+            .set_storage_class(s.storage_class.clone())
+            .set_cache_control(s.cache_control.clone())
+            .send()
+            .await
+            .map_err(|e| self.explain(e))?;
+        response.upload_id().map(str::to_string).ok_or_else(|| {
+            TransportError::new(
+                ErrorKind::Server,
+                format!(
+                    "{} started a multipart upload of `{key}` without an id",
+                    self.describe()
+                ),
+            )
         })
     }
 
-    /// Turns an SDK error into a sentence, and says whether a retry may help.
+    async fn part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Bytes,
+        crc32c: &str,
+    ) -> TransportResult<String> {
+        let response = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number as i32)
+            .checksum_crc32_c(crc32c)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| self.explain(e))?;
+        response.e_tag().map(str::to_string).ok_or_else(|| {
+            TransportError::new(
+                ErrorKind::Server,
+                format!(
+                    "{} accepted part {part_number} of `{key}` without an ETag",
+                    self.describe()
+                ),
+            )
+        })
+    }
+
+    async fn parts(&self, key: &str, upload_id: &str) -> TransportResult<Vec<ServerPart>> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| self.explain(e))?;
+            parts.extend(page.parts().iter().filter_map(|p| {
+                Some(ServerPart {
+                    part_number: u32::try_from(p.part_number()?).ok()?,
+                    size: u64::try_from(p.size()?).ok()?,
+                    etag: p.e_tag()?.to_string(),
+                })
+            }));
+            match page.next_part_number_marker() {
+                Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_string()),
+                _ => return Ok(parts),
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+    ) -> TransportResult<Option<String>> {
+        let parts = parts
+            .into_iter()
+            .map(|p| {
+                SdkPart::builder()
+                    .part_number(p.part_number as i32)
+                    .e_tag(p.etag)
+                    .checksum_crc32_c(p.crc32c)
+                    .build()
+            })
+            .collect();
+        let response = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(response.e_tag().map(str::to_string))
+    }
+
+    async fn uploads(&self, key: &str) -> TransportResult<Vec<String>> {
+        let mut found: Vec<(Option<aws_sdk_s3::primitives::DateTime>, String)> = Vec::new();
+        let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(key)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| self.explain(e))?;
+            found.extend(
+                page.uploads()
+                    .iter()
+                    .filter(|u| u.key() == Some(key))
+                    .filter_map(|u| Some((u.initiated().copied(), u.upload_id()?.to_string()))),
+            );
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            id_marker = page.next_upload_id_marker().map(str::to_string);
+            if key_marker.is_none() && id_marker.is_none() {
+                break;
+            }
+        }
+        found.sort_by_key(|(initiated, _)| initiated.map(|t| (t.secs(), t.subsec_nanos())));
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn abort(&self, key: &str, upload_id: &str) -> TransportResult<()> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| self.explain(e))
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::Gone => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Any answer from the server, even a refusal, means it can be reached.
+    async fn reach(&self) -> TransportResult<()> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
+            Err(e) => Err(self.explain(e)),
+        }
+    }
+
+    /// Turns an SDK error into a sentence, and says what the queue should do about it.
     fn explain<E, R>(&self, error: SdkError<E, R>) -> TransportError
     where
-        E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + HttpStatus + 'static,
     {
         let place = self.describe();
-        let (message, retryable) = match &error {
+        match &error {
             SdkError::ServiceError(e) => {
                 let err = e.err();
+                let status = e.raw().status();
                 let code = err.code().unwrap_or("error");
                 let detail = err.message().unwrap_or("no details");
                 let hint = match code {
@@ -100,43 +358,127 @@ impl S3Direct {
                     "RequestTimeTooSkewed" => " (check this computer's clock)",
                     _ => "",
                 };
-                (
-                    format!("{place} refused it: {code}: {detail}{hint}"),
-                    matches!(
-                        code,
-                        "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout"
-                    ),
+                let id = err
+                    .meta()
+                    .request_id()
+                    .map(|id| format!(", request {id}"))
+                    .unwrap_or_default();
+                TransportError::new(
+                    ErrorKind::of_service_error(code, status),
+                    format!("{place} refused it: {code}: {detail}{hint} (HTTP {status}{id})"),
                 )
             }
-            SdkError::TimeoutError(_) => (format!("{place} did not answer in time"), true),
+            SdkError::TimeoutError(_) => TransportError::new(
+                ErrorKind::Network,
+                format!("{place} did not answer in time"),
+            ),
             _ => {
                 let causes = causes(&error);
                 if causes.contains("no credentials found") || causes.contains("credential provider")
                 {
-                    (
+                    TransportError::new(
+                        ErrorKind::Permanent,
                         format!(
                             "no AWS credentials found for {place}: set AWS_ACCESS_KEY_ID and \
                              AWS_SECRET_ACCESS_KEY, or configure an AWS profile"
                         ),
-                        false,
                     )
                 } else if matches!(
                     error,
                     SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
                 ) {
-                    (format!("cannot reach {place}: {causes}"), true)
+                    TransportError::new(
+                        ErrorKind::Network,
+                        format!("cannot reach {place}: {causes}"),
+                    )
                 } else {
-                    (format!("request to {place} failed: {causes}"), false)
+                    TransportError::new(
+                        ErrorKind::Permanent,
+                        format!("request to {place} failed: {causes}"),
+                    )
                 }
             }
-        };
-        TransportError { message, retryable }
+        }
+    }
+}
+
+/// The HTTP status of a raw response, for classifying service errors.
+trait HttpStatus {
+    fn status(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
     }
 }
 
 impl Transport for S3Direct {
-    fn put_object(&self, object: PutObject) -> BoxFuture<'_, Result<PutOutcome, TransportError>> {
+    fn put_object(&self, object: PutObject) -> BoxFuture<'_, TransportResult<Option<String>>> {
         Box::pin(self.put(object))
+    }
+
+    fn head_object<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>> {
+        Box::pin(self.head(key))
+    }
+
+    fn create_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        content_type: &'a str,
+        sha256: &'a str,
+    ) -> BoxFuture<'a, TransportResult<String>> {
+        Box::pin(self.create(key, content_type, sha256))
+    }
+
+    fn upload_part<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        part_number: u32,
+        body: Bytes,
+        crc32c: &'a str,
+    ) -> BoxFuture<'a, TransportResult<String>> {
+        Box::pin(self.part(key, upload_id, part_number, body, crc32c))
+    }
+
+    fn list_parts<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Vec<ServerPart>>> {
+        Box::pin(self.parts(key, upload_id))
+    }
+
+    fn complete_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+        parts: Vec<CompletedPart>,
+    ) -> BoxFuture<'a, TransportResult<Option<String>>> {
+        Box::pin(self.complete(key, upload_id, parts))
+    }
+
+    fn list_multipart_uploads<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, TransportResult<Vec<String>>> {
+        Box::pin(self.uploads(key))
+    }
+
+    fn abort_multipart<'a>(
+        &'a self,
+        key: &'a str,
+        upload_id: &'a str,
+    ) -> BoxFuture<'a, TransportResult<()>> {
+        Box::pin(self.abort(key, upload_id))
+    }
+
+    fn probe(&self) -> BoxFuture<'_, TransportResult<()>> {
+        Box::pin(self.reach())
     }
 
     fn describe(&self) -> String {
@@ -161,7 +503,7 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-fn hex_to_base64(hex: &str) -> Option<String> {
+pub(crate) fn hex_to_base64(hex: &str) -> Option<String> {
     if hex.len() != 64 {
         return None;
     }

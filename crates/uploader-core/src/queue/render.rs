@@ -1,0 +1,221 @@
+//! The CPU stage: a claimed job is decoded, resized and encoded on a blocking thread, its
+//! variants are written to the staging dir, and the job is handed to the upload stage.
+
+use std::sync::Arc;
+
+use crate::events::Event;
+use crate::pipeline::{self, Rendition};
+use crate::store::{JobRecord, VariantRecord};
+use crate::{Error, Result, Uploader};
+
+impl Uploader {
+    /// Renders and stages a job this worker holds, and records the outcome.
+    pub(crate) async fn render_job(self: Arc<Self>, job: JobRecord) {
+        let id = job.id;
+        let outcome = match self.render_and_stage(&job).await {
+            Ok(staged) => Ok(staged),
+            Err(e @ (Error::LeaseLost(_) | Error::NoSuchJob(_))) => Err(e),
+            // A file that cannot be read or decoded will not decode next time either.
+            Err(e @ Error::Image { .. }) => self.store.fail(id, &self.owner, &e.to_string()),
+            Err(e) => {
+                let at = self.retry_at(crate::transport::ErrorKind::Server, job.attempts + 1);
+                self.store.retry_later(id, &self.owner, &e.to_string(), at)
+            }
+        };
+        self.announce(id, outcome);
+    }
+
+    async fn render_and_stage(&self, job: &JobRecord) -> Result<JobRecord> {
+        if job.as_is {
+            return self.stage_as_is(job).await;
+        }
+        let source = job.source_path.clone();
+        let recipe = Arc::clone(&self.recipe);
+        let renditions = tokio::task::spawn_blocking(move || pipeline::render(&source, &recipe))
+            .await
+            .map_err(|e| Error::Image {
+                path: job.source_path.clone(),
+                reason: format!("the image pipeline crashed: {e}"),
+            })??;
+        let staged = self.write_staged(job, &renditions)?;
+        let warnings: Vec<String> = renditions
+            .iter()
+            .filter_map(|r| r.warning.clone())
+            .collect();
+        self.store.stage(job.id, &self.owner, &staged, &warnings)
+    }
+
+    /// A file uploaded as it is: the source itself is the staged copy (it is never removed),
+    /// checked against its SHA-256 when sent.
+    async fn stage_as_is(&self, job: &JobRecord) -> Result<JobRecord> {
+        let path = job.source_path.clone();
+        let (bytes, sha256) = tokio::task::spawn_blocking(move || hash_file(&path))
+            .await
+            .map_err(|e| Error::Image {
+                path: job.source_path.clone(),
+                reason: format!("hashing crashed: {e}"),
+            })??;
+        if bytes == 0 {
+            return Err(Error::Image {
+                path: job.source_path.clone(),
+                reason: "the file is empty".into(),
+            });
+        }
+        let variant = VariantRecord {
+            name: "file".into(),
+            object_key: self.naming.file_key(&job.sku, &job.source_path),
+            content_type: content_type_of(&job.source_path).into(),
+            width: 0,
+            height: 0,
+            bytes,
+            sha256,
+            staged_path: Some(job.source_path.clone()),
+            uploaded: false,
+            attempted: false,
+            upload_id: None,
+            etag: None,
+        };
+        self.store.stage(job.id, &self.owner, &[variant], &[])
+    }
+
+    /// Writes the renditions where a restart can find them, and names their keys.
+    fn write_staged(
+        &self,
+        job: &JobRecord,
+        renditions: &[Rendition],
+    ) -> Result<Vec<VariantRecord>> {
+        let dir = self.staging.join(job.id.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        renditions
+            .iter()
+            .map(|r| {
+                let staged_path = dir.join(format!("{}.{}", r.variant, r.extension));
+                std::fs::write(&staged_path, &r.bytes).map_err(|e| Error::io(&staged_path, e))?;
+                Ok(VariantRecord {
+                    object_key: self.naming.key(
+                        &job.sku,
+                        &job.source_path,
+                        &r.variant,
+                        r.extension,
+                    ),
+                    name: r.variant.clone(),
+                    content_type: r.content_type.to_string(),
+                    width: r.width,
+                    height: r.height,
+                    bytes: r.bytes.len() as u64,
+                    sha256: r.sha256.clone(),
+                    staged_path: Some(staged_path),
+                    uploaded: false,
+                    attempted: false,
+                    upload_id: None,
+                    etag: None,
+                })
+            })
+            .collect()
+    }
+
+    /// Sends the job's new state to the event bus; a worker that lost its lease says nothing.
+    pub(crate) fn announce(&self, id: i64, outcome: Result<JobRecord>) {
+        match outcome {
+            Ok(job) => {
+                if job.state.is_terminal() {
+                    // Staged copies are only needed until the job has finished.
+                    let _ = std::fs::remove_dir_all(self.staging.join(id.to_string()));
+                }
+                self.events.send(Event::JobChanged(job));
+            }
+            Err(Error::LeaseLost(_)) => {}
+            Err(e) => eprintln!("job {id}: cannot record its outcome: {e}"),
+        }
+    }
+}
+
+/// Size and SHA-256 of a file, read in blocks so memory stays flat whatever its size. A file
+/// that cannot be read is the file's problem, named with its path.
+fn hash_file(path: &std::path::Path) -> Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| Error::Image {
+        path: path.to_path_buf(),
+        reason: format!("cannot be read: {e}"),
+    };
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, format!("{:x}", hasher.finalize())))
+}
+
+/// The `Content-Type` of a file uploaded as it is, by its extension.
+fn content_type_of(path: &std::path::Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "tif" | "tiff" => "image/tiff",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "json" => "application/json",
+        "csv" => "text/csv",
+        "txt" => "text/plain",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_uploaded_as_they_are_get_a_content_type_by_extension() {
+        let cases = [
+            ("a.JPG", "image/jpeg"),
+            ("b.mp4", "video/mp4"),
+            ("spec.pdf", "application/pdf"),
+            ("noext", "application/octet-stream"),
+            ("x.bin", "application/octet-stream"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(content_type_of(std::path::Path::new(name)), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn hashing_reads_the_whole_file_in_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        let (size, sha) = hash_file(&path).unwrap();
+        assert_eq!(size, 3 << 20);
+        use sha2::Digest;
+        assert_eq!(
+            sha,
+            format!("{:x}", sha2::Sha256::digest(vec![7u8; 3 << 20]))
+        );
+        assert!(matches!(
+            hash_file(&dir.path().join("missing")),
+            Err(Error::Image { .. })
+        ));
+    }
+}

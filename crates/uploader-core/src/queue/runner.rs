@@ -1,0 +1,226 @@
+//! The scheduler: render workers (CPU) and upload workers (network) run side by side, so
+//! uploads start while later files still render. Each is bounded; every job in flight holds
+//! a lease that a heartbeat renews, and loses it when the user cancels or pauses it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinSet;
+
+use super::JobState;
+use crate::clock::Millis;
+use crate::events::Event;
+use crate::transport::ErrorKind;
+use crate::{Error, Result, Uploader};
+
+/// Timings of the queue; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// How long a claimed job stays leased without a heartbeat.
+    pub lease: Duration,
+    /// How often a worker renews its lease and looks for a pause or a cancel.
+    pub heartbeat: Duration,
+    pub backoff: super::Backoff,
+    /// First and longest wait between probes while offline.
+    pub probe_first: Duration,
+    pub probe_max: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(2),
+            backoff: super::Backoff::default(),
+            probe_first: Duration::from_secs(1),
+            probe_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why `run_until` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// No job is left to do now or later (paused jobs do not count).
+    Done,
+    /// The server could not be reached for longer than allowed; the jobs wait, queued.
+    Offline,
+}
+
+impl Uploader {
+    /// Works until no job is left to do now or later (paused jobs do not count), waiting
+    /// for as long as the server cannot be reached.
+    pub async fn run_pending(self: &Arc<Self>) -> Result<()> {
+        self.run_until(None).await.map(drop)
+    }
+
+    /// Like `run_pending`, but gives up once the server has been unreachable for
+    /// `offline_limit` (for scripts, which should not hang for ever).
+    pub async fn run_until(self: &Arc<Self>, offline_limit: Option<Duration>) -> Result<Drained> {
+        if self.runner_lock.is_some() {
+            // This process is the only runner: leases of any other owner are left by a crash.
+            for id in self.store.reclaim_all_but(&self.owner)? {
+                self.announce(id, self.store.job(id));
+            }
+        }
+        let mut renders = JoinSet::new();
+        let mut sends = JoinSet::new();
+        let mut online = self.connectivity.subscribe();
+        let mut offline_since: Option<tokio::time::Instant> = None;
+        let render_workers = self
+            .config
+            .upload
+            .render_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let concurrency = self.config.upload.concurrency;
+        // Render at most this far ahead of the uploads: staged files wait on disk.
+        let ahead = concurrency * 4;
+        loop {
+            for id in self.store.reclaim_expired()? {
+                self.announce(id, self.store.job(id));
+            }
+            if self.connectivity.is_online() {
+                self.abort_cancelled().await;
+            }
+            let left = self.store.outstanding()?;
+            let mut staged = left.staged;
+            while renders.len() < render_workers && staged + renders.len() < ahead {
+                let Some(job) = self.claim(JobState::Queued)? else {
+                    break;
+                };
+                staged += 1;
+                let this = Arc::clone(self);
+                renders.spawn(self.clone().leased(job.id, this.render_job(job)));
+            }
+            while self.connectivity.is_online() && sends.len() < concurrency {
+                let Some(job) = self.claim(JobState::Staged)? else {
+                    break;
+                };
+                let this = Arc::clone(self);
+                sends.spawn(self.clone().leased(job.id, this.send_job(job)));
+            }
+            let left = self.store.outstanding()?;
+            if renders.is_empty()
+                && sends.is_empty()
+                && left.queued + left.staged + left.leased == 0
+            {
+                return Ok(Drained::Done);
+            }
+            if self.connectivity.is_online() {
+                offline_since = None;
+            } else {
+                let since = *offline_since.get_or_insert_with(tokio::time::Instant::now);
+                if offline_limit.is_some_and(|limit| since.elapsed() >= limit) && sends.is_empty() {
+                    return Ok(Drained::Offline);
+                }
+            }
+            let now = self.store.now_ms();
+            let wait = left
+                .next_due
+                .map_or(1_000, |due| due - now)
+                .clamp(10, 1_000);
+            tokio::select! {
+                Some(_) = renders.join_next(), if !renders.is_empty() => {}
+                Some(_) = sends.join_next(), if !sends.is_empty() => {}
+                _ = self.wake.notified() => {}
+                _ = online.changed() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            }
+        }
+    }
+
+    /// Runs the queue for as long as the app lives, waking when files are added.
+    pub async fn run_forever(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.run_pending().await {
+                // The store failed; wait and try again rather than stop the app's queue.
+                eprintln!("queue: {e}");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                // Backoffs, other processes' changes and expired leases are looked at again.
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    }
+
+    fn claim(&self, from: JobState) -> Result<Option<crate::store::JobRecord>> {
+        let job = self
+            .store
+            .claim(&self.owner, from, self.tuning.lease.as_millis() as Millis)?;
+        if let Some(job) = &job {
+            self.events.send(Event::JobChanged(job.clone()));
+        }
+        Ok(job)
+    }
+
+    /// Runs `work` while renewing the job's lease. If the job is paused the work is dropped
+    /// and the job given back; if the lease is lost (cancelled) the work is just dropped.
+    async fn leased(self: Arc<Self>, id: i64, work: impl Future<Output = ()>) {
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval(self.tuning.heartbeat);
+        beat.tick().await;
+        loop {
+            tokio::select! {
+                () = &mut work => return,
+                _ = beat.tick() => {
+                    match self.store.renew(id, &self.owner, self.tuning.lease.as_millis() as Millis) {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            let released = self.store.release(id, &self.owner, None);
+                            self.announce(id, released);
+                            return;
+                        }
+                        Err(Error::LeaseLost(_) | Error::NoSuchJob(_)) => {
+                            self.announce(id, self.store.job(id));
+                            return;
+                        }
+                        Err(e) => eprintln!("job {id}: cannot renew its lease: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Aborts on the server the multipart uploads that cancelled jobs left open.
+    async fn abort_cancelled(&self) {
+        let Ok(open) = self.store.open_uploads_of_cancelled() else {
+            return;
+        };
+        for upload in open {
+            match self
+                .transport
+                .abort_multipart(&upload.key, &upload.upload_id)
+                .await
+            {
+                Ok(()) => {
+                    if let Err(e) = self.store.upload_aborted(&upload) {
+                        eprintln!("job {}: cannot record the abort: {e}", upload.job_id);
+                    }
+                }
+                // Tried again on the next round.
+                Err(e) => eprintln!("job {}: cannot abort `{}`: {e}", upload.job_id, upload.key),
+            }
+        }
+    }
+
+    /// When a job that failed its `attempt`-th time may be tried again.
+    pub(crate) fn retry_at(&self, kind: ErrorKind, attempt: u32) -> Millis {
+        let delay = self.tuning.backoff.delay(kind, attempt, fastrand::f64());
+        self.store.now_ms() + delay.as_millis() as Millis
+    }
+
+    /// A slot for one request: at most `upload.concurrency` are in flight.
+    pub(crate) async fn request_slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.requests).acquire_owned().await.ok()
+    }
+
+    pub(crate) async fn throttle(&self, bytes: u64) {
+        if let Some(throttle) = &self.throttle {
+            throttle.take(bytes).await;
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The upload stage: a claimed job's variants are put into the bucket. Small ones go in one
+//! request with their SHA-256; large ones in parts, several at once, each recorded when the
+//! server confirms it, so a restart continues from the parts already there.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::task::JoinSet;
+
+use super::part_plan;
+use crate::events::Event;
+use crate::store::{JobRecord, PartRecord, VariantRecord};
+use crate::transport::{CompletedPart, ErrorKind, PutObject, TransportError};
+use crate::{Error, Uploader};
+
+/// Why a send stopped.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The server or the network; what to do depends on the kind.
+    Transport(TransportError),
+    /// The local database, or the lease was lost.
+    Store(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Store(e)
+    }
+}
+
+type Sent<T> = Result<T, Failure>;
+
+impl Uploader {
+    /// Sends a job this worker holds and records the outcome.
+    pub(crate) async fn send_job(self: Arc<Self>, job: JobRecord) {
+        let id = job.id;
+        let outcome = match self.send_variants(&job).await {
+            Ok(()) => self.store.finish(id, &self.owner),
+            Err(Failure::Store(e)) => Err(e),
+            Err(Failure::Transport(error)) => {
+                let message = format!("{}: {error}", job.source_path.display());
+                match error.kind {
+                    ErrorKind::Permanent => self.store.fail(id, &self.owner, &message),
+                    ErrorKind::Network
+                        if !self.connectivity.check(&self.transport, &self.events).await =>
+                    {
+                        // Offline: not the file's fault, so no attempt is counted.
+                        self.store.release(id, &self.owner, Some(&message))
+                    }
+                    kind => {
+                        let at = self.retry_at(kind, job.attempts + 1);
+                        self.store.retry_later(id, &self.owner, &message, at)
+                    }
+                }
+            }
+        };
+        self.announce(id, outcome);
+    }
+
+    async fn send_variants(self: &Arc<Self>, job: &JobRecord) -> Sent<()> {
+        for variant in &job.variants {
+            if !variant.uploaded {
+                self.send_variant(job, variant).await.map_err(|f| match f {
+                    Failure::Transport(e) => Failure::Transport(TransportError::new(
+                        e.kind,
+                        format!("upload of `{}` failed: {}", variant.object_key, e.message),
+                    )),
+                    other => other,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<()> {
+        // The same bytes under the same key are never sent twice.
+        if self.store.already_uploaded(&v.object_key, &v.sha256)? {
+            return self.confirmed(job, v, None);
+        }
+        if v.bytes < self.config.upload.multipart_threshold_mb * 1024 * 1024 {
+            if v.attempted && self.already_there(v).await? {
+                return self.confirmed(job, v, None);
+            }
+            self.store.variant_attempted(job.id, &self.owner, &v.name)?;
+            let body = read_verified(staged_path(v)?, &v.sha256).await?;
+            let _permit = self.request_slot().await;
+            self.throttle(v.bytes).await;
+            let etag = self
+                .transport
+                .put_object(PutObject {
+                    key: v.object_key.clone(),
+                    body,
+                    content_type: v.content_type.clone(),
+                    sha256: v.sha256.clone(),
+                })
+                .await
+                .map_err(Failure::Transport)?;
+            self.confirmed(job, v, etag.as_deref())
+        } else {
+            self.send_multipart(job, v).await
+        }
+    }
+
+    /// Whether the object is already in the bucket with our bytes (its outcome was unknown).
+    async fn already_there(&self, v: &VariantRecord) -> Sent<bool> {
+        let _permit = self.request_slot().await;
+        let found = self
+            .transport
+            .head_object(&v.object_key)
+            .await
+            .map_err(Failure::Transport)?;
+        Ok(found
+            .is_some_and(|o| o.size == v.bytes && o.sha256.as_deref() == Some(v.sha256.as_str())))
+    }
+
+    fn confirmed(&self, job: &JobRecord, v: &VariantRecord, etag: Option<&str>) -> Sent<()> {
+        let record = self
+            .store
+            .variant_uploaded(job.id, &self.owner, &v.name, etag)?;
+        self.progress(&record);
+        Ok(())
+    }
+
+    fn progress(&self, job: &JobRecord) {
+        self.events.send(Event::Progress {
+            job_id: job.id,
+            bytes_done: job.bytes_done,
+            bytes_total: job.bytes_total,
+        });
+    }
+
+    async fn send_multipart(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<()> {
+        let path = staged_path(v)?.to_path_buf();
+        let size = part_plan::part_size(v.bytes, self.config.upload.part_size_mb * 1024 * 1024);
+        let plan: Vec<part_plan::Part> = part_plan::parts(v.bytes, size).collect();
+        let (upload_id, mut done) = match self.resume_multipart(job, v, &plan).await? {
+            Resume::AlreadyThere => return self.confirmed(job, v, None),
+            Resume::From(upload_id, done) => (upload_id, done),
+        };
+
+        let mut sending = JoinSet::new();
+        for part in plan
+            .iter()
+            .filter(|p| !done.contains_key(&p.number))
+            .copied()
+        {
+            let this = Arc::clone(self);
+            let (path, key, upload_id, name) = (
+                path.clone(),
+                v.object_key.clone(),
+                upload_id.clone(),
+                v.name.clone(),
+            );
+            let job_id = job.id;
+            sending.spawn(async move {
+                let _permit = this.request_slot().await;
+                let body = read_part(&path, part).await?;
+                let crc32c = base64_crc32c(&body);
+                this.throttle(part.len).await;
+                let etag = this
+                    .transport
+                    .upload_part(&key, &upload_id, part.number, body, &crc32c)
+                    .await
+                    .map_err(Failure::Transport)?;
+                let record = PartRecord {
+                    part_number: part.number,
+                    bytes: part.len,
+                    etag,
+                    crc32c,
+                };
+                let job = this
+                    .store
+                    .part_done(job_id, &this.owner, &name, &upload_id, &record)?;
+                this.progress(&job);
+                Ok::<_, Failure>(record)
+            });
+        }
+        while let Some(joined) = sending.join_next().await {
+            let record = joined.map_err(|e| {
+                Failure::Transport(TransportError::new(
+                    ErrorKind::Server,
+                    format!("a part upload crashed: {e}"),
+                ))
+            })??;
+            done.insert(record.part_number, record);
+        }
+
+        let parts = done
+            .into_values()
+            .map(|p| CompletedPart {
+                part_number: p.part_number,
+                etag: p.etag,
+                crc32c: p.crc32c,
+            })
+            .collect();
+        let _permit = self.request_slot().await;
+        match self
+            .transport
+            .complete_multipart(&v.object_key, &upload_id, parts)
+            .await
+        {
+            Ok(etag) => self.confirmed(job, v, etag.as_deref()),
+            Err(e) if e.kind == ErrorKind::Gone && self.already_there(v).await? => {
+                // Completed before a crash or a lost answer.
+                self.confirmed(job, v, None)
+            }
+            Err(e) => {
+                if e.kind == ErrorKind::Gone {
+                    self.store
+                        .set_upload_id(job.id, &self.owner, &v.name, None)?;
+                }
+                Err(Failure::Transport(e))
+            }
+        }
+    }
+
+    /// The multipart upload to continue and the parts the server still has, or a new upload.
+    async fn resume_multipart(
+        &self,
+        job: &JobRecord,
+        v: &VariantRecord,
+        plan: &[part_plan::Part],
+    ) -> Sent<Resume> {
+        if let Some(upload_id) = &v.upload_id {
+            let listed = {
+                let _permit = self.request_slot().await;
+                self.transport.list_parts(&v.object_key, upload_id).await
+            };
+            match listed {
+                Ok(server) => {
+                    let on_server: BTreeMap<u32, (u64, String)> = server
+                        .into_iter()
+                        .map(|p| (p.part_number, (p.size, unquote(&p.etag))))
+                        .collect();
+                    let mut kept = BTreeMap::new();
+                    let mut stale = Vec::new();
+                    for part in self.store.parts(job.id, &v.name)? {
+                        let expected_len = plan.get(part.part_number as usize - 1).map(|p| p.len);
+                        let matches =
+                            on_server
+                                .get(&part.part_number)
+                                .is_some_and(|(size, etag)| {
+                                    Some(*size) == expected_len && *etag == unquote(&part.etag)
+                                });
+                        if matches {
+                            kept.insert(part.part_number, part);
+                        } else {
+                            stale.push(part.part_number);
+                        }
+                    }
+                    if !stale.is_empty() {
+                        self.store
+                            .forget_parts(job.id, &self.owner, &v.name, &stale)?;
+                    }
+                    return Ok(Resume::From(upload_id.clone(), kept));
+                }
+                Err(e) if e.kind == ErrorKind::Gone => {
+                    if self.already_there(v).await? {
+                        return Ok(Resume::AlreadyThere);
+                    }
+                    self.store
+                        .set_upload_id(job.id, &self.owner, &v.name, None)?;
+                }
+                Err(e) => return Err(Failure::Transport(e)),
+            }
+        } else if v.attempted {
+            if self.already_there(v).await? {
+                return Ok(Resume::AlreadyThere);
+            }
+            // A crash between the server starting an upload and its id being recorded
+            // leaves it open: adopt the newest, abort the others.
+            let _permit = self.request_slot().await;
+            let mut open = self
+                .transport
+                .list_multipart_uploads(&v.object_key)
+                .await
+                .map_err(Failure::Transport)?;
+            if let Some(newest) = open.pop() {
+                for old in &open {
+                    self.transport
+                        .abort_multipart(&v.object_key, old)
+                        .await
+                        .map_err(Failure::Transport)?;
+                }
+                self.store
+                    .set_upload_id(job.id, &self.owner, &v.name, Some(&newest))?;
+                return Ok(Resume::From(newest, BTreeMap::new()));
+            }
+        }
+        self.store.variant_attempted(job.id, &self.owner, &v.name)?;
+        let upload_id = {
+            let _permit = self.request_slot().await;
+            self.transport
+                .create_multipart(&v.object_key, &v.content_type, &v.sha256)
+                .await
+                .map_err(Failure::Transport)?
+        };
+        if let Err(e) = self
+            .store
+            .set_upload_id(job.id, &self.owner, &v.name, Some(&upload_id))
+        {
+            // Not recorded, so nothing would ever finish or abort it.
+            let _ = self
+                .transport
+                .abort_multipart(&v.object_key, &upload_id)
+                .await;
+            return Err(e.into());
+        }
+        Ok(Resume::From(upload_id, BTreeMap::new()))
+    }
+}
+
+enum Resume {
+    AlreadyThere,
+    From(String, BTreeMap<u32, PartRecord>),
+}
+
+fn staged_path(v: &VariantRecord) -> Sent<&Path> {
+    v.staged_path.as_deref().ok_or_else(|| {
+        Failure::Transport(TransportError::new(
+            ErrorKind::Permanent,
+            format!(
+                "the staged copy of `{}` is gone; retry renders it again",
+                v.object_key
+            ),
+        ))
+    })
+}
+
+/// Reads a staged file and checks it is still the bytes that were rendered.
+async fn read_verified(path: &Path, sha256: &str) -> Sent<Bytes> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| Failure::Store(Error::io(path, e)))?;
+    let actual = format!("{:x}", Sha256::digest(&bytes));
+    if actual != sha256 {
+        return Err(Failure::Transport(TransportError::new(
+            ErrorKind::Permanent,
+            format!(
+                "the staged copy {} changed on disk; retry renders it again",
+                path.display()
+            ),
+        )));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+async fn read_part(path: &Path, part: part_plan::Part) -> Sent<Bytes> {
+    let io = |e| Failure::Store(Error::io(path, e));
+    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
+    file.seek(std::io::SeekFrom::Start(part.offset))
+        .await
+        .map_err(io)?;
+    let mut buf = vec![0; part.len as usize];
+    file.read_exact(&mut buf).await.map_err(io)?;
+    Ok(Bytes::from(buf))
+}
+
+fn base64_crc32c(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(bytes).to_be_bytes())
+}
+
+fn unquote(etag: &str) -> String {
+    etag.trim_matches('"').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32c_is_sent_big_endian_in_base64() {
+        // CRC32C("123456789") = 0xE3069283, the standard check value.
+        assert_eq!(base64_crc32c(b"123456789"), "4waSgw==");
+    }
+}

@@ -1,0 +1,91 @@
+//! What went wrong with a request, in plain words, and what the queue should do about it.
+
+/// How the queue reacts to a failed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No answer (refused, reset, DNS, timeout): retried; if the server cannot be reached at
+    /// all the queue goes offline and no attempt is counted.
+    Network,
+    /// The server asked to slow down (503 SlowDown): retried after a longer backoff.
+    Throttled,
+    /// The server failed (5xx): retried.
+    Server,
+    /// Expired credentials, an expired signature or a skewed clock: signed afresh and retried.
+    Resign,
+    /// The multipart upload no longer exists on the server.
+    Gone,
+    /// The request itself is wrong (4xx, missing credentials): retrying cannot help.
+    Permanent,
+}
+
+/// An error with the reason in plain words.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    pub message: String,
+    pub kind: ErrorKind,
+}
+
+impl TransportError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// Whether trying again may help.
+    pub fn retryable(&self) -> bool {
+        !matches!(self.kind, ErrorKind::Permanent)
+    }
+}
+
+impl ErrorKind {
+    /// Classifies an S3 error by its code and HTTP status.
+    pub fn of_service_error(code: &str, status: u16) -> ErrorKind {
+        match code {
+            "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+                ErrorKind::Throttled
+            }
+            "ExpiredToken" | "TokenRefreshRequired" | "RequestTimeTooSkewed" | "RequestExpired" => {
+                ErrorKind::Resign
+            }
+            "NoSuchUpload" => ErrorKind::Gone,
+            "InternalError" | "ServiceUnavailable" | "RequestTimeout" => ErrorKind::Server,
+            _ if status == 503 => ErrorKind::Throttled,
+            _ if status >= 500 || status == 408 || status == 429 => ErrorKind::Server,
+            _ => ErrorKind::Permanent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_errors_are_classified_by_code_then_status() {
+        let cases = [
+            ("SlowDown", 503, ErrorKind::Throttled),
+            ("", 503, ErrorKind::Throttled),
+            ("InternalError", 500, ErrorKind::Server),
+            ("", 502, ErrorKind::Server),
+            ("RequestTimeout", 400, ErrorKind::Server),
+            ("", 429, ErrorKind::Server),
+            ("ExpiredToken", 400, ErrorKind::Resign),
+            ("RequestTimeTooSkewed", 403, ErrorKind::Resign),
+            ("NoSuchUpload", 404, ErrorKind::Gone),
+            ("AccessDenied", 403, ErrorKind::Permanent),
+            ("BadDigest", 400, ErrorKind::Permanent),
+            ("NoSuchBucket", 404, ErrorKind::Permanent),
+            ("InvalidAccessKeyId", 403, ErrorKind::Permanent),
+        ];
+        for (code, status, kind) in cases {
+            assert_eq!(
+                ErrorKind::of_service_error(code, status),
+                kind,
+                "{code} {status}"
+            );
+        }
+    }
+}

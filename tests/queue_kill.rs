@@ -1,0 +1,379 @@
+//! The durable queue under abuse: `uploader upload` is SIGKILLed at random moments and
+//! restarted, or sent through a proxy that resets, throttles, stalls and disappears. Every
+//! object must end up in the bucket exactly once with the bytes the pipeline renders.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use support::Workspace;
+use uploader_core::config::{AppDirs, VariantSpec};
+use uploader_core::pipeline::{self, Recipe};
+use uploader_testkit::{FaultProxy, Faults, S3Server};
+
+const CONFIG: &str = r#"
+[upload]
+concurrency = 8
+max_mb_per_second = 6
+max_attempts = 10
+multipart_threshold_mb = 5
+part_size_mb = 5
+
+[[variant]]
+name = "large"
+longest_edge = 480
+quality = 80
+
+[[variant]]
+name = "original"
+original = true
+"#;
+
+fn variants() -> Vec<VariantSpec> {
+    let mut original = VariantSpec::longest("original", 1, 90);
+    original.original = true;
+    original.longest_edge = None;
+    vec![VariantSpec::longest("large", 480, 80), original]
+}
+
+/// A photo-like JPEG that differs per `seed`; noisy, so its kept original is large.
+fn write_photo(path: &Path, seed: u32, width: u32, height: u32, noise: bool) {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let n = if noise { (state & 0xff) as u8 } else { 0 };
+        image::Rgb([
+            (x * 255 / width) as u8 ^ n,
+            (y * 255 / height) as u8,
+            (seed as u8).wrapping_add(n / 2),
+        ])
+    });
+    let file = std::fs::File::create(path).expect("create photo");
+    let mut encoder =
+        image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 95);
+    encoder.encode_image(&img).expect("encode photo");
+}
+
+/// 300 small photos and two whose kept originals need multipart (over 5 MB).
+fn batch(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for n in 0..300 {
+        let path = dir.join(format!("K{n:03}_front.jpg"));
+        write_photo(&path, n, 320, 240, false);
+        files.push(path);
+    }
+    for n in 0..2 {
+        let path = dir.join(format!("BIG{n}_front.jpg"));
+        write_photo(&path, 1000 + n, 2600, 2000, true);
+        assert!(std::fs::metadata(&path).unwrap().len() > 6 * 1024 * 1024);
+        files.push(path);
+    }
+    files
+}
+
+/// Key → SHA-256 of what the pipeline renders for each file.
+fn expected(files: &[PathBuf]) -> BTreeMap<String, String> {
+    let recipe = Recipe::new(variants());
+    let mut keys = BTreeMap::new();
+    for file in files {
+        let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let sku = stem.split('_').next().unwrap().to_string();
+        for r in pipeline::render(file, &recipe).expect("render") {
+            keys.insert(
+                format!("products/{sku}/{stem}-{}.{}", r.variant, r.extension),
+                r.sha256,
+            );
+        }
+    }
+    keys
+}
+
+/// Every key in the bucket is expected, has the expected bytes, and nothing is missing or
+/// left half-done on the server.
+async fn assert_bucket_holds(server: &S3Server, expected: &BTreeMap<String, String>) {
+    let keys = server.keys().await;
+    let wanted: Vec<&String> = expected.keys().collect();
+    assert_eq!(
+        keys.iter().collect::<Vec<_>>(),
+        wanted,
+        "keys in the bucket"
+    );
+    for (key, sha) in expected {
+        let (bytes, _) = server.get(key).await;
+        assert_eq!(&format!("{:x}", Sha256::digest(&bytes)), sha, "{key}");
+    }
+    assert_eq!(
+        server.open_uploads().await,
+        [],
+        "multipart uploads left open"
+    );
+}
+
+fn assert_database_is_sound(ws: &Workspace, files: usize) {
+    let db =
+        rusqlite::Connection::open(AppDirs::database(&ws.data_dir())).expect("open the database");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+    let states: Vec<(String, i64)> = db
+        .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        states,
+        [("uploaded".to_string(), files as i64)],
+        "no job lost, stuck or doubled"
+    );
+}
+
+/// What the database says is done: uploaded jobs, recorded multipart parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    uploaded: i64,
+    parts: i64,
+}
+
+fn progress(ws: &Workspace) -> Progress {
+    let Ok(db) = rusqlite::Connection::open(AppDirs::database(&ws.data_dir())) else {
+        return Progress {
+            uploaded: -1,
+            parts: -1,
+        };
+    };
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(-1);
+    Progress {
+        uploaded: count("SELECT COUNT(*) FROM jobs WHERE state = 'uploaded'"),
+        parts: count("SELECT COUNT(*) FROM parts"),
+    }
+}
+
+fn upload(ws: &Workspace, server: &S3Server, endpoint: Option<&str>) -> Command {
+    let mut cmd = ws.uploader(server);
+    if let Some(endpoint) = endpoint {
+        cmd.arg("--endpoint").arg(endpoint);
+    }
+    cmd.args(["upload", "--json"]).arg(ws.photos());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn finish(mut cmd: Command) -> Value {
+    let out = cmd.output().expect("run uploader");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("a --json report")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_ten_times_the_batch_still_lands_exactly_once() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let files = batch(&ws.photos());
+    let expected = expected(&files);
+
+    // Each run is killed a random moment after it has made some progress, so that every
+    // kill lands mid-batch; the bandwidth cap keeps the multipart uploads in flight for a
+    // while, so some kills land between their parts.
+    let mut seed: u64 = 0x5eed;
+    let mut kills = 0;
+    let mut mid_multipart = 0;
+    let mut last = progress(&ws);
+    for round in 0..10 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let extra = Duration::from_millis((seed >> 33) % 400);
+        let mut child = upload(&ws, &server, None).spawn().expect("spawn uploader");
+        let started = Instant::now();
+        while progress(&ws) == last && started.elapsed() < Duration::from_secs(60) {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(extra);
+        if child.try_wait().expect("wait").is_none() {
+            child.kill().expect("SIGKILL");
+            kills += 1;
+        }
+        child.wait().expect("reap");
+        last = progress(&ws);
+        if last.parts > 0 {
+            mid_multipart += 1;
+        }
+        eprintln!("round {round}: killed {:?} after progress: {last:?}", extra);
+    }
+    assert_eq!(kills, 10, "every run was killed before the batch was done");
+    assert!(
+        mid_multipart > 0,
+        "no kill landed between the parts of a multipart upload"
+    );
+
+    let report = finish(upload(&ws, &server, None));
+    assert_eq!(report["uploaded"], files.len());
+    assert_bucket_holds(&server, &expected).await;
+    assert_database_is_sound(&ws, files.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resets_slow_downs_stalls_and_an_outage_only_delay_the_batch() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let files = batch(&ws.photos());
+    let expected = expected(&files);
+    let upstream: SocketAddr = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the server's address");
+    let proxy = FaultProxy::start(
+        upstream,
+        Faults {
+            reset: 0.10,
+            slow_down: 0.05,
+            stall: 0.05,
+            stall_for: Duration::from_secs(2),
+            seed: 7,
+            ..Faults::default()
+        },
+    )
+    .await
+    .expect("start the proxy");
+
+    let endpoint = proxy.endpoint();
+    let run = std::thread::spawn({
+        let cmd = upload(&ws, &server, Some(&endpoint));
+        move || finish(cmd)
+    });
+    // Mid-batch, the network goes away for 20 s.
+    let started = Instant::now();
+    while proxy.bytes_up() < 2_000_000 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.go_away();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    proxy.come_back().await.expect("the proxy comes back");
+    let report = run.join().expect("the upload thread");
+
+    assert_eq!(report["uploaded"], files.len());
+    assert_eq!(report["failed"], 0);
+    let worst = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["attempts"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(worst < 10, "attempts were nearly exhausted: {worst}");
+    eprintln!(
+        "proxy: {} connections, {} resets, {} slow downs, {} stalls, worst attempts {worst}",
+        proxy.connections(),
+        proxy.resets(),
+        proxy.slow_downs(),
+        proxy.stalls()
+    );
+    assert!(
+        proxy.resets() > 0 && proxy.slow_downs() > 0,
+        "the faults happened"
+    );
+    assert_bucket_holds(&server, &expected).await;
+    assert_database_is_sound(&ws, files.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_1_gib_upload_killed_half_way_sends_less_than_60_percent_again() {
+    const SIZE: u64 = 1 << 30;
+    let server = S3Server::start().await;
+    let ws = Workspace::new("[upload]\nconcurrency = 8\n");
+    let file = ws.photos().join("catalog-video.mp4");
+    let sha = write_random(&file, SIZE);
+    let upstream: SocketAddr = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the server's address");
+    let proxy = FaultProxy::start(upstream, Faults::default())
+        .await
+        .expect("start the proxy");
+    let endpoint = proxy.endpoint();
+    let as_is = |ws: &Workspace| {
+        let mut cmd = ws.uploader(&server);
+        cmd.arg("--endpoint").arg(&endpoint);
+        cmd.args(["upload", "--as-is", "--sku", "V1", "--json"])
+            .arg(&file);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    };
+
+    let mut child = as_is(&ws).spawn().expect("spawn uploader");
+    let started = Instant::now();
+    while proxy.bytes_up() < SIZE / 2 {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "it finished before half-way"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "stuck before half-way"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let first = proxy.bytes_up();
+
+    let report = finish(as_is(&ws));
+    assert_eq!(report["uploaded"], 1);
+    let again = proxy.bytes_up() - first;
+    eprintln!(
+        "killed after {:.0} MiB; the restart sent {:.0} MiB ({:.0}% of the file)",
+        first as f64 / 1048576.0,
+        again as f64 / 1048576.0,
+        again as f64 * 100.0 / SIZE as f64
+    );
+    assert!(again < SIZE * 6 / 10, "the restart sent {again} bytes");
+    let (bytes, _) = server.get("products/V1/catalog-video.mp4").await;
+    assert_eq!(bytes.len() as u64, SIZE);
+    assert_eq!(format!("{:x}", Sha256::digest(&bytes)), sha);
+    assert_eq!(
+        server.open_uploads().await,
+        [],
+        "multipart uploads left open"
+    );
+}
+
+/// Writes `size` pseudo-random bytes (incompressible, fast) and returns their SHA-256.
+fn write_random(path: &Path, size: u64) -> String {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut hasher = Sha256::new();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..size / block.len() as u64 {
+        for chunk in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        hasher.update(&block);
+        out.write_all(&block).expect("write");
+    }
+    out.flush().expect("flush");
+    format!("{:x}", hasher.finalize())
+}
