@@ -26,7 +26,8 @@
 # waits for). Peak RSS: /usr/bin/time's %M (of the largest process). MB = 10^6 bytes throughout.
 # For each data set the tools run interleaved, one round after another (round 1: ours, rclone,
 # rclone8, aws, aws8; round 2: the same ...), so the machine's drift hits every tool alike; the
-# server shares the machine's cores with the tool measured.
+# server shares the machine's cores with the tool measured. Run it on an otherwise idle machine
+# (the load average at start is printed): with a build beside it, rounds differ by 2×.
 # Prints, per data set and tool: median MB/s, min–max, median peak RSS, our ratio to it (ratio of
 # the medians, and the median of the per-round ratios); then PASS/FAIL against the goals, on the
 # ratio of the medians to the best peer: ≥ 1.3× on the small files, ≥ 1.0× on the 1 GiB file.
@@ -263,7 +264,7 @@ TOOLS=(ours rclone rclone8 aws aws8)
 echo "command: $cmdline"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $(git describe --always --dirty 2>/dev/null || echo unknown)"
 echo "repeats: $R rounds per data set, tools interleaved in each round (${TOOLS[*]})"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server: SeaweedFS $("$WEED" version 2>&1 | awk 'NR == 1 {print $3}') (weed mini) on loopback, same machine"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg) at start; server: SeaweedFS $("$WEED" version 2>&1 | awk 'NR == 1 {print $3}') (weed mini) on loopback, same machine"
 echo "data: small = 1,000 × 300 KB ($((BYTES[small] / 1000000)) MB), large = 1 × 1 GiB ($((LARGE_SIZE / 1000000)) MB); random bytes"
 ours_version=skipped
 [ "$ONLY_PEERS" = 0 ] && ours_version="$("$OURS" --version) (concurrency 8)"
@@ -384,4 +385,4 @@ else:
           f"goal within 10% of 1,000: {'PASS' if abs(ratio - 1) <= 0.10 else 'FAIL'}")
 PY
 echo
-echo "took $((SECONDS / 60)) min $((SECONDS % 60)) s, of which ${setup} s installing, making data and starting the server"
+echo "took $((SECONDS / 60)) min $((SECONDS % 60)) s, of which ${setup} s before the first round (installing, making data, starting the server)"

@@ -67,6 +67,23 @@ pub enum JobEvent {
         #[ts(type = "number")]
         bytes_total: u64,
     },
+    /// A batch's totals, throughput and ETA (a few times a second at most).
+    Batch {
+        #[ts(type = "number")]
+        batch_id: i64,
+        #[ts(type = "number")]
+        files: u64,
+        #[ts(type = "number")]
+        uploaded: u64,
+        #[ts(type = "number")]
+        failed: u64,
+        #[ts(type = "number")]
+        bytes_done: u64,
+        #[ts(type = "number")]
+        bytes_expected: u64,
+        bytes_per_second: f64,
+        eta_seconds: Option<f64>,
+    },
     /// The server stopped or started answering; uploads wait while it is unreachable.
     Connectivity {
         online: bool,

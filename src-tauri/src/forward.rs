@@ -30,6 +30,16 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         emit(&app, JobEvent::Changed { job: JobView::from(&job) });
                     }
                     Ok(Event::Connectivity { online }) => emit(&app, JobEvent::Connectivity { online }),
+                    Ok(Event::BatchProgress(p)) => emit(&app, JobEvent::Batch {
+                        batch_id: p.totals.batch_id,
+                        files: p.totals.files,
+                        uploaded: p.totals.uploaded,
+                        failed: p.totals.failed,
+                        bytes_done: p.totals.bytes_done,
+                        bytes_expected: p.bytes_expected,
+                        bytes_per_second: p.bytes_per_second,
+                        eta_seconds: p.eta_seconds,
+                    }),
                     // The window reloads the list from the database when it falls behind.
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JobView } from "./bindings";
-import { applyEvent, formatBytes, merge, plural, progress, summarize } from "./jobs";
+import { applyEvent, formatBytes, merge, plural, progress, summarize, throughputText } from "./jobs";
 
 function job(id: number, patch: Partial<JobView> = {}): JobView {
   return {
@@ -101,5 +101,17 @@ describe("plural", () => {
     [2, "2 photos"],
   ])("%i", (n, want) => {
     expect(plural(n, "photo")).toBe(want);
+  });
+});
+
+describe("throughputText", () => {
+  it.each([
+    [0, null, ""],
+    [2_500_000, null, "2.4 MB/s"],
+    [2_500_000, 30, "2.4 MB/s · less than a minute left"],
+    [1024, 180, "1.0 KB/s · about 3 min left"],
+    [1024, 5400, "1.0 KB/s · about 1.5 h left"],
+  ])("%d B/s, %s s left → %s", (rate, eta, text) => {
+    expect(throughputText(rate, eta)).toBe(text);
   });
 });

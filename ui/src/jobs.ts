@@ -14,6 +14,7 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
           : j,
       );
     case "connectivity":
+    case "batch":
       return jobs;
   }
 }
@@ -65,6 +66,20 @@ export const STATE_LABEL: Record<JobStateView, string> = {
   failed: "Failed",
   cancelled: "Cancelled",
 };
+
+/** "2.4 MB/s · about 3 min left", from a batch progress event. */
+export function throughputText(bytesPerSecond: number, etaSeconds: number | null): string {
+  if (bytesPerSecond <= 0) return "";
+  const rate = `${formatBytes(bytesPerSecond)}/s`;
+  if (etaSeconds === null) return rate;
+  const left =
+    etaSeconds < 60
+      ? "less than a minute left"
+      : etaSeconds < 3600
+        ? `about ${Math.round(etaSeconds / 60)} min left`
+        : `about ${(etaSeconds / 3600).toFixed(1)} h left`;
+  return `${rate} · ${left}`;
+}
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -22,7 +22,7 @@ pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], done: u64, visible: bool) -
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {msg}")
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {prefix}  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -43,6 +43,13 @@ pub fn follow(uploader: &Arc<Uploader>, ids: &[i64], done: u64, visible: bool) -
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     shown.set_message(format!("{name}: {}", job.state));
+                }
+                Ok(Event::BatchProgress(p)) if p.bytes_per_second > 0.0 => {
+                    let eta = p
+                        .eta_seconds
+                        .map(|s| format!(", {s:.0} s left"))
+                        .unwrap_or_default();
+                    shown.set_prefix(format!("{:.1} MB/s{eta}", p.bytes_per_second / 1_000_000.0));
                 }
                 Ok(Event::Connectivity { online }) => shown.set_message(if online {
                     "back online".to_string()

@@ -16,6 +16,8 @@ pub enum Event {
         bytes_done: u64,
         bytes_total: u64,
     },
+    /// A batch's totals, throughput and ETA; at most a few times a second per batch.
+    BatchProgress(crate::queue::BatchProgress),
     /// The server became unreachable (uploads wait, no attempt is counted) or reachable again.
     Connectivity { online: bool },
 }

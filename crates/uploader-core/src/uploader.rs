@@ -12,7 +12,7 @@ use crate::config::{AppDirs, Config};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
 use crate::pipeline::Recipe;
-use crate::queue::{Connectivity, Throttle, Tuning};
+use crate::queue::{Connectivity, Meter, Throttle, Tuning};
 use crate::store::{Enqueued, NewJob, Store};
 use crate::transport::{S3Direct, Transport};
 use crate::{Error, Result};
@@ -34,6 +34,7 @@ pub struct Uploader {
     pub(crate) connectivity: Arc<Connectivity>,
     pub(crate) throttle: Option<Throttle>,
     pub(crate) tuning: Tuning,
+    pub(crate) meter: Meter,
 }
 
 impl Uploader {
@@ -79,6 +80,7 @@ impl Uploader {
             connectivity: Arc::new(Connectivity::new(tuning.probe_first, tuning.probe_max)),
             throttle,
             tuning,
+            meter: Meter::new(std::time::Duration::from_millis(250)),
             store,
             transport,
             config,
@@ -281,7 +283,7 @@ mod tests {
             _: &'a str,
             _: &'a str,
             _: u32,
-            _: Bytes,
+            _: crate::transport::FileRange,
             _: &'a str,
         ) -> BoxFuture<'a, TransportResult<String>> {
             Box::pin(async {
@@ -404,6 +406,9 @@ mod tests {
                 Event::JobAdded(j) | Event::JobChanged(j) => j.state.to_string(),
                 Event::Progress { .. } => "progress".into(),
                 Event::Connectivity { online } => format!("online {online}"),
+                Event::BatchProgress(p) => {
+                    format!("batch {}/{}", p.totals.uploaded, p.totals.files)
+                }
             });
         }
         assert_eq!(
@@ -412,10 +417,13 @@ mod tests {
                 "queued",
                 "processing",
                 "staged",
+                "batch 0/1",
                 "uploading",
                 "progress",
                 "progress",
-                "uploaded"
+                // Batch progress within 250 ms of the last is held back; the end is not.
+                "uploaded",
+                "batch 1/1"
             ]
         );
     }
@@ -518,9 +526,13 @@ mod tests {
                 .unwrap();
             jobs[0].id
         };
+        // A cancelled job's staged copy, left behind, goes at the next start.
+        let stale = dir.path().join("data/staging/999");
+        std::fs::create_dir_all(&stale).unwrap();
         let up = uploader(dir.path(), transport.clone());
         up.run_pending().await.unwrap();
         assert_eq!(up.store().job(id).unwrap().state, JobState::Uploaded);
+        assert!(!stale.exists());
     }
 
     #[tokio::test]

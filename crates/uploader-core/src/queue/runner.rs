@@ -15,6 +15,9 @@ use crate::events::Event;
 use crate::transport::ErrorKind;
 use crate::{Error, Result, Uploader};
 
+/// How often leases that lapsed and uploads of cancelled jobs are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Timings of the queue; tests shorten them.
 #[derive(Debug, Clone)]
 pub struct Tuning {
@@ -64,6 +67,7 @@ impl Uploader {
             for id in self.store.reclaim_all_but(&self.owner)? {
                 self.announce(id, self.store.job(id));
             }
+            self.clean_staging();
         }
         let mut renders = JoinSet::new();
         let mut sends = JoinSet::new();
@@ -77,15 +81,20 @@ impl Uploader {
         let concurrency = self.config.upload.concurrency;
         // Render at most this far ahead of the uploads: staged files wait on disk.
         let ahead = concurrency * 4;
-        loop {
-            for id in self.store.reclaim_expired()? {
-                self.announce(id, self.store.job(id));
+        // Sweeps that scan the whole table run now and then, not on every turn of the loop:
+        // the loop turns once per finished file.
+        let mut last_sweep: Option<tokio::time::Instant> = None;
+        let result = loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                last_sweep = Some(tokio::time::Instant::now());
+                for id in self.store.reclaim_expired()? {
+                    self.announce(id, self.store.job(id));
+                }
+                if self.connectivity.is_online() {
+                    self.abort_cancelled().await;
+                }
             }
-            if self.connectivity.is_online() {
-                self.abort_cancelled().await;
-            }
-            let left = self.store.outstanding()?;
-            let mut staged = left.staged;
+            let mut staged = self.store.staged_count()?;
             while renders.len() < render_workers && staged + renders.len() < ahead {
                 let Some(job) = self.claim(JobState::Queued)? else {
                     break;
@@ -101,26 +110,27 @@ impl Uploader {
                 let this = Arc::clone(self);
                 sends.spawn(self.clone().leased(job.id, this.send_job(job)));
             }
-            let left = self.store.outstanding()?;
-            if renders.is_empty()
-                && sends.is_empty()
-                && left.queued + left.staged + left.leased == 0
-            {
-                return Ok(Drained::Done);
-            }
             if self.connectivity.is_online() {
                 offline_since = None;
             } else {
                 let since = *offline_since.get_or_insert_with(tokio::time::Instant::now);
                 if offline_limit.is_some_and(|limit| since.elapsed() >= limit) && sends.is_empty() {
-                    return Ok(Drained::Offline);
+                    break Drained::Offline;
                 }
             }
-            let now = self.store.now_ms();
-            let wait = left
-                .next_due
-                .map_or(1_000, |due| due - now)
-                .clamp(10, 1_000);
+            // Busy: a finishing task wakes the loop. Idle: is anything left, and when?
+            let wait = if renders.is_empty() && sends.is_empty() {
+                let left = self.store.outstanding()?;
+                if left.queued + left.staged + left.leased == 0 {
+                    break Drained::Done;
+                }
+                let now = self.store.now_ms();
+                left.next_due
+                    .map_or(1_000, |due| due - now)
+                    .clamp(10, 1_000)
+            } else {
+                1_000
+            };
             tokio::select! {
                 Some(_) = renders.join_next(), if !renders.is_empty() => {}
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
@@ -128,7 +138,12 @@ impl Uploader {
                 _ = online.changed() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             }
+        };
+        // The last word on every batch this run touched, held back or not.
+        for batch in self.meter.batches() {
+            self.batch_progress_now(batch);
         }
+        Ok(result)
     }
 
     /// Runs the queue for as long as the app lives, waking when files are added.
@@ -181,6 +196,30 @@ impl Uploader {
                         Err(e) => eprintln!("job {id}: cannot renew its lease: {e}"),
                     }
                 }
+            }
+        }
+    }
+
+    /// Removes staged copies of jobs that finished (cancelled from another process, say).
+    fn clean_staging(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.staging) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let finished = match self.store.job(id) {
+                Ok(job) => job.state.is_terminal(),
+                Err(Error::NoSuchJob(_)) => true,
+                Err(_) => false,
+            };
+            if finished {
+                let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }

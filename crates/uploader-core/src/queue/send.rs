@@ -7,14 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::task::JoinSet;
 
 use super::part_plan;
 use crate::events::Event;
 use crate::store::{JobRecord, PartRecord, VariantRecord};
-use crate::transport::{CompletedPart, ErrorKind, PutObject, TransportError};
+use crate::transport::{CompletedPart, ErrorKind, FileRange, PutObject, TransportError};
 use crate::{Error, Uploader};
 
 /// Why a send stopped.
@@ -65,6 +63,17 @@ impl Uploader {
         for variant in &job.variants {
             if !variant.uploaded {
                 self.send_variant(job, variant).await.map_err(|f| match f {
+                    Failure::Transport(e) if e.message.contains("BadDigest") => {
+                        Failure::Transport(TransportError::new(
+                            e.kind,
+                            format!(
+                                "upload of `{}` failed: the file changed after it was queued \
+                                 (the server got other bytes than were checksummed); retry \
+                                 reads it again. {}",
+                                variant.object_key, e.message
+                            ),
+                        ))
+                    }
                     Failure::Transport(e) => Failure::Transport(TransportError::new(
                         e.kind,
                         format!("upload of `{}` failed: {}", variant.object_key, e.message),
@@ -86,7 +95,12 @@ impl Uploader {
                 return self.confirmed(job, v, None);
             }
             self.store.variant_attempted(job.id, &self.owner, &v.name)?;
-            let body = read_verified(staged_path(v)?, &v.sha256).await?;
+            let path = staged_path(v)?;
+            // Not hashed again here: S3 checks the bytes against the SHA-256 header.
+            let body = tokio::fs::read(path)
+                .await
+                .map(Bytes::from)
+                .map_err(|e| Failure::Store(Error::io(path, e)))?;
             let _permit = self.request_slot().await;
             self.throttle(v.bytes).await;
             let etag = self
@@ -131,6 +145,7 @@ impl Uploader {
             bytes_done: job.bytes_done,
             bytes_total: job.bytes_total,
         });
+        self.batch_progress(job.batch_id);
     }
 
     async fn send_multipart(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<()> {
@@ -158,12 +173,16 @@ impl Uploader {
             let job_id = job.id;
             sending.spawn(async move {
                 let _permit = this.request_slot().await;
-                let body = read_part(&path, part).await?;
-                let crc32c = base64_crc32c(&body);
+                let range = FileRange {
+                    path: path.clone(),
+                    offset: part.offset,
+                    len: part.len,
+                };
+                let crc32c = part_crc32c(range.clone()).await?;
                 this.throttle(part.len).await;
                 let etag = this
                     .transport
-                    .upload_part(&key, &upload_id, part.number, body, &crc32c)
+                    .upload_part(&key, &upload_id, part.number, range, &crc32c)
                     .await
                     .map_err(Failure::Transport)?;
                 let record = PartRecord {
@@ -331,38 +350,40 @@ fn staged_path(v: &VariantRecord) -> Sent<&Path> {
     })
 }
 
-/// Reads a staged file and checks it is still the bytes that were rendered.
-async fn read_verified(path: &Path, sha256: &str) -> Sent<Bytes> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| Failure::Store(Error::io(path, e)))?;
-    let actual = format!("{:x}", Sha256::digest(&bytes));
-    if actual != sha256 {
-        return Err(Failure::Transport(TransportError::new(
-            ErrorKind::Permanent,
-            format!(
-                "the staged copy {} changed on disk; retry renders it again",
-                path.display()
-            ),
-        )));
-    }
-    Ok(Bytes::from(bytes))
+/// The part's CRC32C (base64), read in blocks on a blocking thread: memory stays flat.
+async fn part_crc32c(range: FileRange) -> Sent<String> {
+    let path = range.path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(&range.path)?;
+        file.seek(SeekFrom::Start(range.offset))?;
+        let mut left = range.len;
+        let mut crc = 0u32;
+        let mut buf = vec![0u8; 256 * 1024];
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            crc = crc32c::crc32c_append(crc, &buf[..n]);
+            left -= n as u64;
+        }
+        Ok(base64_crc32c(crc))
+    })
+    .await
+    .map_err(|e| {
+        Failure::Transport(TransportError::new(
+            ErrorKind::Server,
+            format!("reading a part crashed: {e}"),
+        ))
+    })?
+    .map_err(|e| Failure::Store(Error::io(path, e)))
 }
 
-async fn read_part(path: &Path, part: part_plan::Part) -> Sent<Bytes> {
-    let io = |e| Failure::Store(Error::io(path, e));
-    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
-    file.seek(std::io::SeekFrom::Start(part.offset))
-        .await
-        .map_err(io)?;
-    let mut buf = vec![0; part.len as usize];
-    file.read_exact(&mut buf).await.map_err(io)?;
-    Ok(Bytes::from(buf))
-}
-
-fn base64_crc32c(bytes: &[u8]) -> String {
+fn base64_crc32c(crc: u32) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(bytes).to_be_bytes())
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
 }
 
 fn unquote(etag: &str) -> String {
@@ -376,6 +397,6 @@ mod tests {
     #[test]
     fn crc32c_is_sent_big_endian_in_base64() {
         // CRC32C("123456789") = 0xE3069283, the standard check value.
-        assert_eq!(base64_crc32c(b"123456789"), "4waSgw==");
+        assert_eq!(base64_crc32c(crc32c::crc32c(b"123456789")), "4waSgw==");
     }
 }

@@ -66,6 +66,36 @@ pub struct VariantRecord {
     pub etag: Option<String>,
 }
 
+/// A batch's files and confirmed bytes, for its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTotals {
+    pub batch_id: i64,
+    pub files: u64,
+    pub uploaded: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Files whose variants are rendered, so their sizes are known.
+    pub files_sized: u64,
+    pub bytes_done: u64,
+    /// Sizes known so far (rendered files only).
+    pub bytes_total: u64,
+}
+
+impl BatchTotals {
+    pub fn files_left(&self) -> u64 {
+        self.files - self.uploaded - self.failed - self.cancelled
+    }
+
+    /// Known sizes plus the files not rendered yet at the average known size.
+    pub fn bytes_expected(&self) -> u64 {
+        if self.files_sized == 0 {
+            return self.bytes_total;
+        }
+        let unsized_files = self.files.saturating_sub(self.files_sized);
+        self.bytes_total + self.bytes_total / self.files_sized * unsized_files
+    }
+}
+
 /// What `enqueue` did with each file.
 #[derive(Debug, Clone)]
 pub struct Enqueued {
@@ -206,6 +236,31 @@ impl Store {
             job.variants = variants.remove(&job.id).unwrap_or_default();
         }
         Ok(jobs)
+    }
+
+    pub fn batch_totals(&self, batch_id: i64) -> Result<BatchTotals> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*),
+                    COUNT(*) FILTER (WHERE state = 'uploaded'),
+                    COUNT(*) FILTER (WHERE state = 'failed'),
+                    COUNT(*) FILTER (WHERE state = 'cancelled'),
+                    COUNT(*) FILTER (WHERE bytes_total > 0),
+                    COALESCE(SUM(bytes_done), 0), COALESCE(SUM(bytes_total), 0)
+             FROM jobs WHERE batch_id = ?1",
+            [batch_id],
+            |r| {
+                Ok(BatchTotals {
+                    batch_id,
+                    files: r.get(0)?,
+                    uploaded: r.get(1)?,
+                    failed: r.get(2)?,
+                    cancelled: r.get(3)?,
+                    files_sized: r.get(4)?,
+                    bytes_done: r.get(5)?,
+                    bytes_total: r.get(6)?,
+                })
+            },
+        )?)
     }
 
     /// Whether an object with this key and content was already uploaded (by any job).

@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::{Error, Result};
 
 pub use control::{OpenUpload, Target};
-pub use jobs::{Enqueued, JobRecord, NewJob, VariantRecord};
+pub use jobs::{BatchTotals, Enqueued, JobRecord, NewJob, VariantRecord};
 pub use lease::{Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
 

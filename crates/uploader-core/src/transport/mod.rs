@@ -28,6 +28,15 @@ pub struct PutObject {
     pub sha256: String,
 }
 
+/// A part's bytes: a range of a staged file, streamed from disk (and read again if the
+/// request is retried), so memory does not grow with the part size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRange {
+    pub path: std::path::PathBuf,
+    pub offset: u64,
+    pub len: u64,
+}
+
 /// What a HEAD found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
@@ -81,7 +90,7 @@ pub trait Transport: Send + Sync {
         key: &'a str,
         upload_id: &'a str,
         part_number: u32,
-        body: Bytes,
+        body: FileRange,
         crc32c: &'a str,
     ) -> BoxFuture<'a, TransportResult<String>>;
 

@@ -11,17 +11,16 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart as SdkPart, ServerSideEncryption,
     StorageClass,
 };
 use base64::Engine;
-use bytes::Bytes;
 
 use super::{
-    BoxFuture, CompletedPart, ErrorKind, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
-    Transport, TransportError, TransportResult,
+    BoxFuture, CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA,
+    ServerPart, Transport, TransportError, TransportResult,
 };
 use crate::config::{S3Settings, UploadSettings};
 
@@ -132,6 +131,9 @@ impl S3Direct {
             .set_storage_class(s.storage_class.clone())
             .set_cache_control(s.cache_control.clone())
             .body(ByteStream::from(object.body))
+            .customize()
+            // The SHA-256 checksum header already covers the bytes: no second hash to sign.
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| self.explain(e))?;
@@ -193,9 +195,21 @@ impl S3Direct {
         key: &str,
         upload_id: &str,
         part_number: u32,
-        body: Bytes,
+        body: FileRange,
         crc32c: &str,
     ) -> TransportResult<String> {
+        let stream = ByteStream::read_from()
+            .path(&body.path)
+            .offset(body.offset)
+            .length(Length::Exact(body.len))
+            .build()
+            .await
+            .map_err(|e| {
+                TransportError::new(
+                    ErrorKind::Permanent,
+                    format!("cannot read {}: {e}", body.path.display()),
+                )
+            })?;
         let response = self
             .client
             .upload_part()
@@ -204,7 +218,11 @@ impl S3Direct {
             .upload_id(upload_id)
             .part_number(part_number as i32)
             .checksum_crc32_c(crc32c)
-            .body(ByteStream::from(body))
+            .body(stream)
+            .customize()
+            // The CRC32C already covers the bytes; a SigV4 payload hash would read them
+            // all again through SHA-256.
+            .disable_payload_signing()
             .send()
             .await
             .map_err(|e| self.explain(e))?;
@@ -439,7 +457,7 @@ impl Transport for S3Direct {
         key: &'a str,
         upload_id: &'a str,
         part_number: u32,
-        body: Bytes,
+        body: FileRange,
         crc32c: &'a str,
     ) -> BoxFuture<'a, TransportResult<String>> {
         Box::pin(self.part(key, upload_id, part_number, body, crc32c))
