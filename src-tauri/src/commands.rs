@@ -26,7 +26,12 @@ pub fn add_paths(
         });
     }
     let done = uploader.enqueue(&paths, None)?;
-    Ok(done.jobs.iter().map(JobView::from).collect())
+    Ok(uploader
+        .store()
+        .jobs_in(&done.ids)?
+        .iter()
+        .map(JobView::from)
+        .collect())
 }
 
 /// Every recorded job, oldest first, so the list is right after a restart.

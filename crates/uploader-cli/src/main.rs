@@ -46,14 +46,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 uploader.enqueue(&paths, sku.as_deref())?
             };
-            let ids: Vec<i64> = done.jobs.iter().map(|j| j.id).collect();
+            // Only the ids are kept while the queue runs: memory stays flat in batch size.
+            let ids = done.ids;
             drain(&uploader, &ids, json, wait).await
         }
         Command::Queue {
             action: QueueAction::Run { json, wait },
         } => {
             let uploader = Uploader::open(config).await?;
-            let ids: Vec<i64> = uploader.store().jobs()?.iter().map(|j| j.id).collect();
+            let ids = uploader.store().job_ids()?;
             drain(&uploader, &ids, json, wait).await
         }
         Command::Queue { action } => queue(&open_store(&config)?, action),
@@ -75,12 +76,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => {
             // Status reads the database only: it works without a bucket or network.
-            let report = report::Report::of(&open_store(&config)?.jobs()?);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                report.print_human();
-            }
+            let store = open_store(&config)?;
+            report::stream(&store, &store.job_ids()?, json)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -113,17 +110,8 @@ async fn drain(
             wait.offline_timeout
         );
     }
-    let jobs = ids
-        .iter()
-        .map(|id| uploader.store().job(*id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let report = report::Report::of(&jobs);
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        report.print_human();
-    }
-    Ok(if report.all_uploaded() {
+    let counts = report::stream(uploader.store(), ids, json)?;
+    Ok(if counts.all_uploaded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -178,10 +166,8 @@ fn list(store: &Store, state: Option<&str>, json: bool) -> anyhow::Result<ExitCo
         .filter(|j| state.is_none_or(|s| j.state == s))
         .collect();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report::Report::of(&jobs))?
-        );
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        report::stream(store, &ids, true)?;
         return Ok(ExitCode::SUCCESS);
     }
     println!(

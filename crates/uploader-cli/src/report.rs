@@ -1,18 +1,13 @@
 //! What `--json` prints and the closing summary: one record per source file.
 
+use std::io::Write;
+
 use serde::Serialize;
 use uploader_core::queue::JobState;
-use uploader_core::store::JobRecord;
+use uploader_core::store::{JobRecord, Store};
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub files: Vec<FileReport>,
-    pub uploaded: usize,
-    pub failed: usize,
-    pub cancelled: usize,
-    pub pending: usize,
-}
-
+/// One file in `--json`; the whole report is
+/// `{"files": [FileReport...], "uploaded": n, "failed": n, "cancelled": n, "pending": n}`.
 #[derive(Debug, Serialize)]
 pub struct FileReport {
     pub job_id: i64,
@@ -30,60 +25,162 @@ pub struct FileReport {
     pub paused: bool,
 }
 
-impl Report {
-    pub fn of(jobs: &[JobRecord]) -> Self {
-        let files: Vec<FileReport> = jobs
-            .iter()
-            .map(|j| FileReport {
-                job_id: j.id,
-                source: j.source_path.display().to_string(),
-                sku: j.sku.clone(),
-                state: j.state,
-                keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
-                bytes: j.bytes_done,
-                error: j.last_error.clone(),
-                warnings: j.warnings.clone(),
-                batch: j.batch_id,
-                attempts: j.attempts,
-                max_attempts: j.max_attempts,
-                paused: j.paused,
+impl FileReport {
+    fn of(j: &JobRecord) -> Self {
+        FileReport {
+            job_id: j.id,
+            source: j.source_path.display().to_string(),
+            sku: j.sku.clone(),
+            state: j.state,
+            keys: j.variants.iter().map(|v| v.object_key.clone()).collect(),
+            bytes: j.bytes_done,
+            error: j.last_error.clone(),
+            warnings: j.warnings.clone(),
+            batch: j.batch_id,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            paused: j.paused,
+        }
+    }
+
+    fn print_human(&self) {
+        match (&self.state, &self.error) {
+            (JobState::Failed, Some(error)) => eprintln!("failed    {error}"),
+            (JobState::Uploaded, _) => {
+                println!("uploaded  {} -> {}", self.source, self.keys.join(", "))
+            }
+            (state, None) => println!("{state:<9} {}", self.source),
+            // Waiting for another attempt: say why the last one failed.
+            (state, Some(error)) => {
+                println!("{state:<9} {} (last error: {error})", self.source)
+            }
+        }
+        for warning in &self.warnings {
+            eprintln!("warning   {}: {warning}", self.source);
+        }
+    }
+}
+
+/// The counts at the end of a report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub files: usize,
+    pub uploaded: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+impl Counts {
+    pub fn all_uploaded(&self) -> bool {
+        self.uploaded == self.files
+    }
+
+    fn pending(&self) -> usize {
+        self.files - self.uploaded - self.failed - self.cancelled
+    }
+}
+
+/// Jobs read from the database this many at a time, so a report on 10,000 files takes no
+/// more memory than one on 100.
+const CHUNK: usize = 256;
+
+/// Prints the report on `ids` (the `Report` shape with `--json`), reading the jobs in chunks
+/// and writing each as it comes.
+pub fn stream(store: &Store, ids: &[i64], json: bool) -> anyhow::Result<Counts> {
+    let stdout = std::io::stdout();
+    write_report(
+        store,
+        ids,
+        json,
+        &mut std::io::BufWriter::new(stdout.lock()),
+    )
+}
+
+fn write_report(
+    store: &Store,
+    ids: &[i64],
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<Counts> {
+    let mut counts = Counts::default();
+    if json {
+        write!(out, "{{\n  \"files\": [")?;
+    }
+    for chunk in ids.chunks(CHUNK) {
+        for job in store.jobs_in(chunk)? {
+            let file = FileReport::of(&job);
+            counts.uploaded += usize::from(file.state == JobState::Uploaded);
+            counts.failed += usize::from(file.state == JobState::Failed);
+            counts.cancelled += usize::from(file.state == JobState::Cancelled);
+            if json {
+                let record = serde_json::to_string_pretty(&file)?.replace('\n', "\n    ");
+                let sep = if counts.files == 0 { "" } else { "," };
+                write!(out, "{sep}\n    {record}")?;
+            } else {
+                out.flush()?;
+                file.print_human();
+            }
+            counts.files += 1;
+        }
+    }
+    if json {
+        let close = if counts.files == 0 { "" } else { "\n  " };
+        writeln!(
+            out,
+            "{close}],\n  \"uploaded\": {},\n  \"failed\": {},\n  \"cancelled\": {},\n  \"pending\": {}\n}}",
+            counts.uploaded,
+            counts.failed,
+            counts.cancelled,
+            counts.pending()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} uploaded, {} failed, {} cancelled, {} pending",
+            counts.uploaded,
+            counts.failed,
+            counts.cancelled,
+            counts.pending()
+        )?;
+    }
+    out.flush()?;
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use uploader_core::clock::SystemClock;
+    use uploader_core::store::NewJob;
+
+    use super::*;
+
+    #[test]
+    fn the_json_report_is_written_in_chunks_and_parses_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite3"), Arc::new(SystemClock)).unwrap();
+        let jobs: Vec<NewJob> = (0..CHUNK + 3)
+            .map(|n| NewJob {
+                source_path: format!("/photos/{n}.jpg").into(),
+                sku: "S".into(),
+                source_size: 1,
+                source_mtime: 1,
+                as_is: false,
             })
             .collect();
-        let count = |s: JobState| files.iter().filter(|f| f.state == s).count();
-        Self {
-            uploaded: count(JobState::Uploaded),
-            failed: count(JobState::Failed),
-            cancelled: count(JobState::Cancelled),
-            pending: files.len()
-                - count(JobState::Uploaded)
-                - count(JobState::Failed)
-                - count(JobState::Cancelled),
-            files,
-        }
-    }
-
-    pub fn all_uploaded(&self) -> bool {
-        self.uploaded == self.files.len()
-    }
-
-    pub fn print_human(&self) {
-        for f in &self.files {
-            match (&f.state, &f.error) {
-                (JobState::Failed, Some(error)) => eprintln!("failed    {error}"),
-                (JobState::Uploaded, _) => {
-                    println!("uploaded  {} -> {}", f.source, f.keys.join(", "))
-                }
-                (state, None) => println!("{state:<9} {}", f.source),
-                // Waiting for another attempt: say why the last one failed.
-                (state, Some(error)) => println!("{state:<9} {} (last error: {error})", f.source),
-            }
-            for warning in &f.warnings {
-                eprintln!("warning   {}: {warning}", f.source);
+        let ids: Vec<i64> = store.enqueue("t", &jobs, 3).unwrap().added;
+        for wanted in [&ids[..0], &ids[..]] {
+            let mut out = Vec::new();
+            let counts = write_report(&store, wanted, true, &mut out).unwrap();
+            let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(report["files"].as_array().unwrap().len(), wanted.len());
+            assert_eq!(report["pending"], wanted.len());
+            assert_eq!((counts.files, counts.uploaded), (wanted.len(), 0));
+            if let Some(first) = wanted.first() {
+                assert_eq!(report["files"][0]["job_id"], *first);
+                assert_eq!(report["files"][0]["state"], "queued");
             }
         }
-        println!(
-            "{} uploaded, {} failed, {} cancelled, {} pending",
-            self.uploaded, self.failed, self.cancelled, self.pending
-        );
     }
 }

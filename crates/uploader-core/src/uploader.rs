@@ -128,31 +128,33 @@ impl Uploader {
         sku: Option<&str>,
         as_is: bool,
     ) -> Result<Enqueued> {
-        let jobs: Vec<NewJob> = files
-            .into_iter()
-            .map(|source_path| {
-                let meta = std::fs::metadata(&source_path).ok();
-                NewJob {
-                    sku: self.naming.sku(&source_path, sku),
-                    source_size: meta.as_ref().map_or(0, |m| m.len()),
-                    source_mtime: meta
-                        .and_then(|m| m.modified().ok())
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_millis() as i64),
-                    source_path,
-                    as_is,
-                }
-            })
-            .collect();
         let label = match paths {
             [one] => one.display().to_string(),
-            _ => format!("{} files", jobs.len()),
+            _ => format!("{} files", files.len()),
         };
-        let done = self
-            .store
-            .enqueue(&label, &jobs, self.config.upload.max_attempts)?;
-        for job in done.jobs.iter().filter(|j| done.added.contains(&j.id)) {
-            self.events.send(Event::JobAdded(job.clone()));
+        // One file's record at a time goes into the transaction: no second list of 10,000.
+        let job = |source_path: &PathBuf| {
+            let meta = std::fs::metadata(source_path).ok();
+            NewJob {
+                sku: self.naming.sku(source_path, sku),
+                source_size: meta.as_ref().map_or(0, |m| m.len()),
+                source_mtime: meta
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64),
+                source_path: source_path.clone(),
+                as_is,
+            }
+        };
+        let done = self.store.enqueue(
+            &label,
+            files.iter().map(job),
+            self.config.upload.max_attempts,
+        )?;
+        for id in &done.added {
+            if let Ok(job) = self.store.job(*id) {
+                self.events.send(Event::JobAdded(job));
+            }
         }
         self.wake.notify_one();
         Ok(done)
@@ -343,6 +345,10 @@ mod tests {
         path
     }
 
+    fn enqueued(up: &Uploader, done: Result<Enqueued>) -> Vec<crate::store::JobRecord> {
+        up.store().jobs_in(&done.unwrap().ids).unwrap()
+    }
+
     fn quick() -> Tuning {
         Tuning {
             lease: Duration::from_secs(30),
@@ -371,7 +377,7 @@ mod tests {
         let up = uploader(dir.path(), transport.clone());
         let mut events = up.subscribe();
         let a = photo(dir.path(), "A1_front.png", 3000, 1000);
-        let jobs = up.enqueue(&[a], None).unwrap().jobs;
+        let jobs = enqueued(&up, up.enqueue(&[a], None));
         assert_eq!(
             (jobs[0].sku.as_str(), jobs[0].state),
             ("A1", JobState::Queued)
@@ -438,7 +444,7 @@ mod tests {
         let up = uploader(dir.path(), transport.clone());
         let a = photo(dir.path(), "A1_x.png", 64, 64);
         let b = photo(dir.path(), "B2_x.png", 64, 64);
-        let jobs = up.enqueue(&[a, b], None).unwrap().jobs;
+        let jobs = enqueued(&up, up.enqueue(&[a, b], None));
         up.run_pending().await.unwrap();
 
         let a = up.store().job(jobs[0].id).unwrap();
@@ -466,10 +472,10 @@ mod tests {
             ..Default::default()
         });
         let up = uploader(dir.path(), transport.clone());
-        let jobs = up
-            .enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None)
-            .unwrap()
-            .jobs;
+        let jobs = enqueued(
+            &up,
+            up.enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None),
+        );
         up.run_pending().await.unwrap();
         let job = up.store().job(jobs[0].id).unwrap();
         assert_eq!((job.state, job.attempts), (JobState::Uploaded, 2));
@@ -482,10 +488,10 @@ mod tests {
         let transport = Arc::new(FakeTransport::default());
         transport.down.store(true, Ordering::SeqCst);
         let up = uploader(dir.path(), transport.clone());
-        let jobs = up
-            .enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None)
-            .unwrap()
-            .jobs;
+        let jobs = enqueued(
+            &up,
+            up.enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None),
+        );
         let mut events = up.subscribe();
         let run = tokio::spawn({
             let up = Arc::clone(&up);
@@ -515,10 +521,10 @@ mod tests {
         let transport = Arc::new(FakeTransport::default());
         let id = {
             let up = uploader(dir.path(), transport.clone());
-            let jobs = up
-                .enqueue(&[photo(dir.path(), "C3.png", 32, 32)], None)
-                .unwrap()
-                .jobs;
+            let jobs = enqueued(
+                &up,
+                up.enqueue(&[photo(dir.path(), "C3.png", 32, 32)], None),
+            );
             // Claimed, then the process "dies" before finishing: its lease is 30 s long.
             up.store()
                 .claim(&up.owner, JobState::Queued, 30_000)
@@ -547,8 +553,11 @@ mod tests {
         // Dropped again unchanged: recognised, nothing new recorded or sent.
         let again = up.enqueue(std::slice::from_ref(&a), None).unwrap();
         assert!(again.added.is_empty());
-        assert_eq!(again.jobs[0].id, first.jobs[0].id);
-        assert_eq!(again.jobs[0].state, JobState::Uploaded);
+        assert_eq!(again.ids, first.ids);
+        assert_eq!(
+            up.store().job(again.ids[0]).unwrap().state,
+            JobState::Uploaded
+        );
         // Touched (same bytes, new mtime): a new job, whose identical variants are not sent.
         let bytes = std::fs::read(&a).unwrap();
         std::fs::remove_file(&a).unwrap();

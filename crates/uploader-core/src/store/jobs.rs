@@ -1,6 +1,7 @@
 //! Batches, jobs and their variants: recording and reading them. Moves made by workers are in
 //! `lease.rs`, moves made by the user in `control.rs`.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -101,7 +102,8 @@ impl BatchTotals {
 pub struct Enqueued {
     pub batch_id: i64,
     /// One per file, in order: the new job, or the job already recorded for the same file.
-    pub jobs: Vec<JobRecord>,
+    /// Ids only, so a batch of 10,000 files is not all held in memory at once.
+    pub ids: Vec<i64>,
     /// Ids of the jobs created by this call (the others were already there).
     pub added: Vec<i64>,
 }
@@ -117,7 +119,12 @@ impl Store {
     /// Records a batch and a job per file, all or none. A file already recorded with the same
     /// size and modification time (queued, in progress or uploaded) is not recorded twice: its
     /// job is returned; a failed one is queued again.
-    pub fn enqueue(&self, label: &str, jobs: &[NewJob], max_attempts: u32) -> Result<Enqueued> {
+    pub fn enqueue(
+        &self,
+        label: &str,
+        jobs: impl IntoIterator<Item = impl Borrow<NewJob>>,
+        max_attempts: u32,
+    ) -> Result<Enqueued> {
         let now = self.clock.now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -126,9 +133,10 @@ impl Store {
             params![label, now],
         )?;
         let batch_id = tx.last_insert_rowid();
-        let mut ids = Vec::with_capacity(jobs.len());
+        let mut ids = Vec::new();
         let mut added = Vec::new();
         for job in jobs {
+            let job = job.borrow();
             let path = job.source_path.to_string_lossy();
             let existing: Option<(i64, String)> = tx
                 .query_row(
@@ -175,14 +183,10 @@ impl Store {
                 }
             }
         }
-        let jobs = ids
-            .iter()
-            .map(|id| load(&tx, *id))
-            .collect::<Result<Vec<_>>>()?;
         tx.commit()?;
         Ok(Enqueued {
             batch_id,
-            jobs,
+            ids,
             added,
         })
     }
@@ -196,6 +200,28 @@ impl Store {
     /// All jobs, oldest first.
     pub fn jobs(&self) -> Result<Vec<JobRecord>> {
         self.select_jobs("1", [])
+    }
+
+    /// Ids of all jobs, oldest first.
+    pub fn job_ids(&self) -> Result<Vec<i64>> {
+        Ok(self
+            .conn()
+            .prepare("SELECT id FROM jobs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// These jobs (those that exist), by id, with two queries whatever their number.
+    pub fn jobs_in(&self, ids: &[i64]) -> Result<Vec<JobRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Integers only, so formatting them into the SQL is safe.
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let mut jobs = self.select_jobs(&format!("j.id IN ({})", list.join(",")), [])?;
+        let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        jobs.sort_by_key(|j| order.get(&j.id).copied().unwrap_or(usize::MAX));
+        Ok(jobs)
     }
 
     /// The jobs of one batch, oldest first.
@@ -379,7 +405,8 @@ pub(super) mod tests {
 
     pub fn enqueue(store: &Store, names: &[&str]) -> Vec<JobRecord> {
         let jobs: Vec<NewJob> = names.iter().map(|n| new_job(n)).collect();
-        store.enqueue("test", &jobs, 3).unwrap().jobs
+        let ids = store.enqueue("test", &jobs, 3).unwrap().ids;
+        store.jobs_in(&ids).unwrap()
     }
 
     #[test]
@@ -389,11 +416,12 @@ pub(super) mod tests {
             .enqueue("drop", &[new_job("a.jpg"), new_job("b.jpg")], 5)
             .unwrap();
         assert_eq!(done.added.len(), 2);
-        assert!(done.jobs.iter().all(|j| j.state == JobState::Queued
+        let jobs = store.jobs_in(&done.ids).unwrap();
+        assert!(jobs.iter().all(|j| j.state == JobState::Queued
             && j.batch_id == done.batch_id
             && j.max_attempts == 5
             && j.created_at == 1_000));
-        assert_eq!(store.batch_jobs(done.batch_id).unwrap(), done.jobs);
+        assert_eq!(store.batch_jobs(done.batch_id).unwrap(), jobs);
     }
 
     #[test]
@@ -402,7 +430,7 @@ pub(super) mod tests {
         let first = store.enqueue("one", &[new_job("a.jpg")], 3).unwrap();
         let again = store.enqueue("two", &[new_job("a.jpg")], 3).unwrap();
         assert!(again.added.is_empty());
-        assert_eq!(again.jobs[0].id, first.jobs[0].id);
+        assert_eq!(again.ids, first.ids);
         // A changed file (another size) is new work.
         let changed = NewJob {
             source_size: 101,
