@@ -572,4 +572,34 @@ mod tests {
             JobState::Uploaded
         );
     }
+
+    #[tokio::test]
+    async fn a_staged_file_gone_before_its_upload_fails_that_job_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        let up = uploader(dir.path(), transport.clone());
+        let file = dir.path().join("E5_spec.pdf");
+        std::fs::write(&file, b"%PDF-1.7").unwrap();
+        let id = up
+            .enqueue_as_is(std::slice::from_ref(&file), None)
+            .unwrap()
+            .ids[0];
+        let job = up
+            .store()
+            .claim(&up.owner, JobState::Queued, 30_000)
+            .unwrap()
+            .unwrap();
+        Arc::clone(&up).render_job(job).await;
+        assert_eq!(up.store().job(id).unwrap().state, JobState::Staged);
+        std::fs::remove_file(&file).unwrap();
+        up.run_pending().await.unwrap();
+        let job = up.store().job(id).unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        let error = job.last_error.unwrap();
+        assert!(
+            error.contains("E5_spec.pdf") && error.contains("cannot read"),
+            "{error}"
+        );
+        assert!(transport.puts.lock().unwrap().is_empty());
+    }
 }

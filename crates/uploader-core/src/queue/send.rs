@@ -100,7 +100,7 @@ impl Uploader {
             let body = tokio::fs::read(path)
                 .await
                 .map(Bytes::from)
-                .map_err(|e| Failure::Store(Error::io(path, e)))?;
+                .map_err(|e| unreadable(path, e))?;
             let _permit = self.request_slot().await;
             self.throttle(v.bytes).await;
             let etag = self
@@ -378,7 +378,16 @@ async fn part_crc32c(range: FileRange) -> Sent<String> {
             format!("reading a part crashed: {e}"),
         ))
     })?
-    .map_err(|e| Failure::Store(Error::io(path, e)))
+    .map_err(|e| unreadable(&path, e))
+}
+
+/// A staged copy that cannot be read is the file's failure, not the database's: the job
+/// fails with the reason instead of holding its lease until it lapses, again and again.
+fn unreadable(path: &Path, e: std::io::Error) -> Failure {
+    Failure::Transport(TransportError::new(
+        ErrorKind::Permanent,
+        format!("cannot read {}: {e}; retry reads it again", path.display()),
+    ))
 }
 
 fn base64_crc32c(crc: u32) -> String {
