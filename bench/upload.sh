@@ -24,6 +24,9 @@
 # looking fast.
 # Wall time: date +%s.%N around the whole command (start-up, listing, uploads, checks: what a user
 # waits for). Peak RSS: /usr/bin/time's %M (of the largest process). MB = 10^6 bytes throughout.
+# CPU: the tool's user + system seconds (/usr/bin/time), and the server's over the same run (from
+# /proc/PID/stat). The two share 2 cores, so a tool's wall time is bounded by their sum / 2: the
+# summary prints the ceiling this puts on our ratio (a client that used no CPU at all).
 # For each data set the tools run interleaved, one round after another (round 1: ours, rclone,
 # rclone8, aws, aws8; round 2: the same ...), so the machine's drift hits every tool alike; the
 # server shares the machine's cores with the tool measured. Run it on an otherwise idle machine
@@ -217,9 +220,11 @@ drop_bucket() { # SeaweedFS drops a bucket with its objects; S3 proper would nee
 
 # One timed run of TOOL on DATA_SET into a fresh bucket; appends to $RUNS, sets RATE (MB/s) and
 # RSS_KB. Stops the benchmark if the tool fails or the objects are not all there.
-RUNS=$WORK/runs.tsv # data set, round, tool, seconds, peak RSS KiB, bytes
+RUNS=$WORK/runs.tsv # data set, round, tool, seconds, peak RSS KiB, bytes, tool CPU s, server CPU s
+# CPU seconds the server has used so far (user + system; clock ticks of 1/100 s).
+server_cpu() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$WEED_PID/stat"; }
 run_tool() { # DATA_SET TOOL ROUND
-  local ds=$1 tool=$2 round=$3 dir bucket ddir t0 t1 rc=0 listing n size cmd=()
+  local ds=$1 tool=$2 round=$3 dir bucket ddir t0 t1 s0 s1 rc=0 listing n size cmd=()
   dir=${DIRS[$ds]}
   bucket=$ds-r$round-$tool
   ddir=$SRV/ours-data-$bucket
@@ -235,9 +240,11 @@ run_tool() { # DATA_SET TOOL ROUND
     aws8) cmd=(env AWS_CONFIG_FILE="$AWS_CONFIG_8" "$AWS" --endpoint-url "$ENDPOINT" s3 cp --recursive
       --only-show-errors "$dir" "s3://$bucket/$PREFIX/") ;;
   esac
+  s0=$(server_cpu)
   t0=$(date +%s.%N)
-  /usr/bin/time -f %M -o "$SRV/rss.txt" "${cmd[@]}" > "$SRV/run.log" 2>&1 || rc=$?
+  /usr/bin/time -f '%M %U %S' -o "$SRV/rss.txt" "${cmd[@]}" > "$SRV/run.log" 2>&1 || rc=$?
   t1=$(date +%s.%N)
+  s1=$(server_cpu)
   if ((rc != 0)); then
     echo "upload.sh: $tool failed on $ds, round $round (exit $rc); the end of its output:" >&2
     tail -n 20 "$SRV/run.log" >&2
@@ -253,10 +260,12 @@ run_tool() { # DATA_SET TOOL ROUND
   fi
   drop_bucket "$bucket"
   rm -rf "$ddir"
-  RSS_KB=$(tail -n 1 "$SRV/rss.txt")
+  read -r RSS_KB user sys < <(tail -n 1 "$SRV/rss.txt")
   RATE=$(awk -v b="${BYTES[$ds]}" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.1f", b / 1e6 / (t1 - t0)}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$round" "$tool" \
-    "$(awk -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.3f", t1 - t0}')" "$RSS_KB" "${BYTES[$ds]}" >> "$RUNS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ds" "$round" "$tool" \
+    "$(awk -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.3f", t1 - t0}')" "$RSS_KB" "${BYTES[$ds]}" \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')" \
+    "$(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}')" >> "$RUNS"
 }
 
 TOOLS=(ours rclone rclone8 aws aws8)
@@ -315,9 +324,11 @@ from statistics import median
 
 path, only_peers, mem_note = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 runs = defaultdict(dict)  # (data set, tool) -> {round: (MB/s, seconds, peak RSS KiB)}
+cpu = defaultdict(dict)  # (data set, tool) -> {round: (tool CPU s, server CPU s)}
 for line in open(path):
-    ds, rnd, tool, secs, rss, nbytes = line.split()
+    ds, rnd, tool, secs, rss, nbytes, tool_cpu, server_cpu = line.split()
     runs[ds, tool][int(rnd)] = (int(nbytes) / 1e6 / float(secs), float(secs), int(rss))
+    cpu[ds, tool][int(rnd)] = (float(tool_cpu), float(server_cpu))
 
 PEERS = ["rclone", "rclone8", "aws", "aws8"]
 TOOLS = PEERS if only_peers else ["ours"] + PEERS
@@ -351,6 +362,23 @@ for ds in ("small", "large"):
             rnd = f"{per_round(ds, 'ours', tool):.2f}"
         print(fmt.format(ds, tool, len(rates), f"{rate(ds, tool):.1f}", span, f"{secs:.2f}",
                          f"{rss_mb(ds, tool):.0f}", ratio, rnd))
+
+print()
+print("CPU, medians over the rounds (2 cores shared by tool and server: wall >= (tool + server) / 2)")
+fmt = "{:<6} {:<8} {:>10} {:>12} {:>15} {:>8}"
+print(fmt.format("data", "tool", "tool CPU s", "server CPU s", "(sum / 2) / wall", "wall s"))
+for ds in ("small", "large"):
+    for tool in TOOLS:
+        t = median(c for c, _ in cpu[ds, tool].values())
+        srv = median(c for _, c in cpu[ds, tool].values())
+        wall = median(w for _, w, _ in runs[ds, tool].values())
+        print(fmt.format(ds, tool, f"{t:.2f}", f"{srv:.2f}", f"{(t + srv) / 2 / wall:.2f}", f"{wall:.2f}"))
+if not only_peers:
+    best = max(PEERS, key=lambda t: rate("small", t))
+    srv = median(c for _, c in cpu["small", "ours"].values())
+    wall = median(w for _, w, _ in runs["small", best].values())
+    print(f"  ceiling on small files here: a client using no CPU at all would still wait for the "
+          f"server's {srv:.2f} CPU s on 2 cores, so at best {wall / (srv / 2):.2f}× {best}")
 
 print()
 print("goals (ratio of the medians to the best peer's):")

@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    uploader_core::heap::limit_arenas();
     catalog_uploader::run();
 }

@@ -15,6 +15,7 @@ use uploader_core::store::{Store, Target};
 use args::{Batch, Cli, Command, QueueAction, Wait, Which};
 
 fn main() -> ExitCode {
+    uploader_core::heap::limit_arenas();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod heap;
 pub mod intake;
 pub mod naming;
 pub mod pipeline;

@@ -426,7 +426,7 @@ mod tests {
                 "batch 0/1",
                 "uploading",
                 "progress",
-                "progress",
+                // The last variant's bytes come with the job's end, recorded together.
                 // Batch progress within 250 ms of the last is held back; the end is not.
                 "uploaded",
                 "batch 1/1"

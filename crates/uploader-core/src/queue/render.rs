@@ -155,9 +155,18 @@ fn hash_file(path: &std::path::Path) -> Result<(u64, String)> {
         path: path.to_path_buf(),
         reason: format!("cannot be read: {e}"),
     };
+    const BLOCK: u64 = 1 << 20;
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
     let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    if size <= BLOCK {
+        // A small file in one read, into a buffer that is not zeroed first: most files are small.
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        file.read_to_end(&mut bytes).map_err(unreadable)?;
+        hasher.update(&bytes);
+        return Ok((bytes.len() as u64, format!("{:x}", hasher.finalize())));
+    }
+    let mut buf = vec![0u8; BLOCK as usize];
     let mut total = 0u64;
     loop {
         let n = file.read(&mut buf).map_err(unreadable)?;

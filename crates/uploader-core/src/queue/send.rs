@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::part_plan;
 use crate::events::Event;
-use crate::store::{JobRecord, PartRecord, VariantRecord};
+use crate::store::{Confirmed, JobRecord, PartRecord, VariantRecord};
 use crate::transport::{CompletedPart, ErrorKind, FileRange, PutObject, TransportError};
 use crate::{Error, Uploader};
 
@@ -32,12 +32,21 @@ impl From<Error> for Failure {
 
 type Sent<T> = Result<T, Failure>;
 
+/// The ETag the server answered for an object, if it said one.
+type Etag = Option<String>;
+
 impl Uploader {
     /// Sends a job this worker holds and records the outcome.
     pub(crate) async fn send_job(self: Arc<Self>, job: JobRecord) {
         let id = job.id;
         let outcome = match self.send_variants(&job).await {
-            Ok(()) => self.store.finish(id, &self.owner),
+            Ok(last) => {
+                let last = last.as_ref().map(|(variant, etag)| Confirmed {
+                    variant,
+                    etag: etag.as_deref(),
+                });
+                self.store.finish(id, &self.owner, last)
+            }
             Err(Failure::Store(e)) => Err(e),
             Err(Failure::Transport(error)) => {
                 let message = format!("{}: {error}", job.source_path.display());
@@ -59,42 +68,48 @@ impl Uploader {
         self.announce(id, outcome);
     }
 
-    async fn send_variants(self: &Arc<Self>, job: &JobRecord) -> Sent<()> {
-        for variant in &job.variants {
-            if !variant.uploaded {
-                self.send_variant(job, variant).await.map_err(|f| match f {
-                    Failure::Transport(e) if e.message.contains("BadDigest") => {
-                        Failure::Transport(TransportError::new(
-                            e.kind,
-                            format!(
-                                "upload of `{}` failed: the file changed after it was queued \
+    /// Sends the variants not uploaded yet. Each is recorded as the server confirms it, but
+    /// the last: its name and ETag are returned, for `finish` to record with the job.
+    async fn send_variants(self: &Arc<Self>, job: &JobRecord) -> Sent<Option<(String, Etag)>> {
+        let mut last = None;
+        for variant in job.variants.iter().filter(|v| !v.uploaded) {
+            if let Some((name, etag)) = last.take() {
+                self.record_uploaded(job, name, etag)?;
+            }
+            let etag = self.send_variant(job, variant).await.map_err(|f| match f {
+                Failure::Transport(e) if e.message.contains("BadDigest") => {
+                    Failure::Transport(TransportError::new(
+                        e.kind,
+                        format!(
+                            "upload of `{}` failed: the file changed after it was queued \
                                  (the server got other bytes than were checksummed); retry \
                                  reads it again. {}",
-                                variant.object_key, e.message
-                            ),
-                        ))
-                    }
-                    Failure::Transport(e) => Failure::Transport(TransportError::new(
-                        e.kind,
-                        format!("upload of `{}` failed: {}", variant.object_key, e.message),
-                    )),
-                    other => other,
-                })?;
-            }
+                            variant.object_key, e.message
+                        ),
+                    ))
+                }
+                Failure::Transport(e) => Failure::Transport(TransportError::new(
+                    e.kind,
+                    format!("upload of `{}` failed: {}", variant.object_key, e.message),
+                )),
+                other => other,
+            })?;
+            last = Some((variant.name.clone(), etag));
         }
-        Ok(())
+        Ok(last)
     }
 
-    async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<()> {
+    /// Puts the variant into the bucket (or finds it there) and returns the ETag the server
+    /// answered, if any. Claiming the job marked the send as started.
+    async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Etag> {
         // The same bytes under the same key are never sent twice.
         if self.store.already_uploaded(&v.object_key, &v.sha256)? {
-            return self.confirmed(job, v, None);
+            return Ok(None);
         }
         if v.bytes < self.config.upload.multipart_threshold_mb * 1024 * 1024 {
             if v.attempted && self.already_there(v).await? {
-                return self.confirmed(job, v, None);
+                return Ok(None);
             }
-            self.store.variant_attempted(job.id, &self.owner, &v.name)?;
             let path = staged_path(v)?;
             // Not hashed again here: S3 checks the bytes against the SHA-256 header.
             let body = tokio::fs::read(path)
@@ -103,8 +118,7 @@ impl Uploader {
                 .map_err(|e| unreadable(path, e))?;
             let _permit = self.request_slot().await;
             self.throttle(v.bytes).await;
-            let etag = self
-                .transport
+            self.transport
                 .put_object(PutObject {
                     key: v.object_key.clone(),
                     body,
@@ -112,8 +126,7 @@ impl Uploader {
                     sha256: v.sha256.clone(),
                 })
                 .await
-                .map_err(Failure::Transport)?;
-            self.confirmed(job, v, etag.as_deref())
+                .map_err(Failure::Transport)
         } else {
             self.send_multipart(job, v).await
         }
@@ -131,10 +144,10 @@ impl Uploader {
             .is_some_and(|o| o.size == v.bytes && o.sha256.as_deref() == Some(v.sha256.as_str())))
     }
 
-    fn confirmed(&self, job: &JobRecord, v: &VariantRecord, etag: Option<&str>) -> Sent<()> {
+    fn record_uploaded(&self, job: &JobRecord, variant: String, etag: Etag) -> Sent<()> {
         let record = self
             .store
-            .variant_uploaded(job.id, &self.owner, &v.name, etag)?;
+            .variant_uploaded(job.id, &self.owner, &variant, etag.as_deref())?;
         self.progress(&record);
         Ok(())
     }
@@ -148,12 +161,12 @@ impl Uploader {
         self.batch_progress(job.batch_id);
     }
 
-    async fn send_multipart(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<()> {
+    async fn send_multipart(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Etag> {
         let path = staged_path(v)?.to_path_buf();
         let size = part_plan::part_size(v.bytes, self.config.upload.part_size_mb * 1024 * 1024);
         let plan: Vec<part_plan::Part> = part_plan::parts(v.bytes, size).collect();
         let (upload_id, mut done) = match self.resume_multipart(job, v, &plan).await? {
-            Resume::AlreadyThere => return self.confirmed(job, v, None),
+            Resume::AlreadyThere => return Ok(None),
             Resume::From(upload_id, done) => (upload_id, done),
         };
 
@@ -222,11 +235,9 @@ impl Uploader {
             .complete_multipart(&v.object_key, &upload_id, parts)
             .await
         {
-            Ok(etag) => self.confirmed(job, v, etag.as_deref()),
-            Err(e) if e.kind == ErrorKind::Gone && self.already_there(v).await? => {
-                // Completed before a crash or a lost answer.
-                self.confirmed(job, v, None)
-            }
+            Ok(etag) => Ok(etag),
+            // Completed before a crash or a lost answer.
+            Err(e) if e.kind == ErrorKind::Gone && self.already_there(v).await? => Ok(None),
             Err(e) => {
                 if e.kind == ErrorKind::Gone {
                     self.store
@@ -310,7 +321,6 @@ impl Uploader {
                 return Ok(Resume::From(newest, BTreeMap::new()));
             }
         }
-        self.store.variant_attempted(job.id, &self.owner, &v.name)?;
         let upload_id = {
             let _permit = self.request_slot().await;
             self.transport

@@ -4,8 +4,8 @@
 
 use rusqlite::{Transaction, params};
 
-use super::Store;
 use super::jobs::load;
+use super::{Cached, Store};
 use crate::clock::Millis;
 use crate::store::JobRecord;
 use crate::{Error, Result};
@@ -41,16 +41,16 @@ impl Store {
     fn set_paused(&self, target: Target, paused: bool) -> Result<Vec<JobRecord>> {
         self.control(target, |tx, ids, now| {
             if let Target::Batch(batch) = target {
-                tx.execute(
+                tx.run(
                     "UPDATE batches SET paused = ?2 WHERE id = ?1",
                     params![batch, paused],
                 )?;
             }
             if target == Target::All {
-                tx.execute("UPDATE batches SET paused = ?1", [paused])?;
+                tx.run("UPDATE batches SET paused = ?1", [paused])?;
             }
             for id in ids {
-                tx.execute(
+                tx.run(
                     "UPDATE jobs SET paused = ?2, updated_at = ?3
                      WHERE id = ?1 AND state NOT IN ('uploaded', 'failed', 'cancelled')",
                     params![id, paused, now],
@@ -65,7 +65,7 @@ impl Store {
     pub fn cancel(&self, target: Target) -> Result<Vec<JobRecord>> {
         self.control(target, |tx, ids, now| {
             for id in ids {
-                tx.execute(
+                tx.run(
                     "UPDATE jobs SET state = 'cancelled', lease_owner = NULL,
                                      lease_expires_at = NULL, updated_at = ?2
                      WHERE id = ?1 AND state NOT IN ('uploaded', 'cancelled')",
@@ -109,11 +109,11 @@ impl Store {
     pub fn upload_aborted(&self, upload: &OpenUpload) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        tx.run(
             "DELETE FROM parts WHERE job_id = ?1 AND variant = ?2",
             params![upload.job_id, upload.variant],
         )?;
-        tx.execute(
+        tx.run(
             "UPDATE variants SET upload_id = NULL WHERE job_id = ?1 AND name = ?2 AND upload_id = ?3",
             params![upload.job_id, upload.variant, upload.upload_id],
         )?;
@@ -137,7 +137,7 @@ impl Store {
             }
             Target::Batch(batch) => {
                 let found: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM batches WHERE id = ?1", [batch], |r| {
+                    tx.one("SELECT COUNT(*) FROM batches WHERE id = ?1", [batch], |r| {
                         r.get(0)
                     })?;
                 if found == 0 {
@@ -165,7 +165,7 @@ impl Store {
 /// A failed job goes back to rendering with its attempts reset; variants already uploaded
 /// stay recorded, so they are not sent again.
 pub(super) fn requeue_failed(tx: &Transaction<'_>, id: i64, now: Millis) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE jobs SET state = 'queued', attempts = 0, next_attempt_at = 0, last_error = NULL,
                          updated_at = ?2
          WHERE id = ?1 AND state = 'failed'",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::Store;
+use super::{Cached, Store};
 use crate::clock::Millis;
 use crate::queue::JobState;
 use crate::{Error, Result};
@@ -128,7 +128,7 @@ impl Store {
         let now = self.clock.now_ms();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        tx.run(
             "INSERT INTO batches (label, created_at) VALUES (?1, ?2)",
             params![label, now],
         )?;
@@ -139,7 +139,7 @@ impl Store {
             let job = job.borrow();
             let path = job.source_path.to_string_lossy();
             let existing: Option<(i64, String)> = tx
-                .query_row(
+                .one(
                     "SELECT id, state FROM jobs WHERE source_path = ?1 AND sku = ?2
                        AND source_size = ?3 AND source_mtime = ?4 AND as_is = ?5
                        AND state <> 'cancelled'
@@ -162,7 +162,7 @@ impl Store {
                     ids.push(id);
                 }
                 None => {
-                    tx.execute(
+                    tx.run(
                         "INSERT INTO jobs (batch_id, source_path, source_size, source_mtime, sku,
                                            state, max_attempts, created_at, updated_at, as_is)
                          VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8)",
@@ -265,7 +265,7 @@ impl Store {
     }
 
     pub fn batch_totals(&self, batch_id: i64) -> Result<BatchTotals> {
-        Ok(self.conn().query_row(
+        Ok(self.conn().one(
             "SELECT COUNT(*),
                     COUNT(*) FILTER (WHERE state = 'uploaded'),
                     COUNT(*) FILTER (WHERE state = 'failed'),
@@ -293,7 +293,7 @@ impl Store {
     pub fn already_uploaded(&self, key: &str, sha256: &str) -> Result<bool> {
         let found: Option<i64> = self
             .conn()
-            .query_row(
+            .one(
                 "SELECT 1 FROM variants WHERE object_key = ?1 AND sha256 = ?2 AND state = 'uploaded' LIMIT 1",
                 params![key, sha256],
                 |r| r.get(0),
@@ -305,7 +305,7 @@ impl Store {
 
 pub(super) fn state_of(tx: &Transaction<'_>, id: i64) -> Result<JobState> {
     let state: Option<String> = tx
-        .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get(0))
+        .one("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get(0))
         .optional()?;
     let state = state.ok_or(Error::NoSuchJob(id))?;
     state
@@ -315,7 +315,7 @@ pub(super) fn state_of(tx: &Transaction<'_>, id: i64) -> Result<JobState> {
 
 pub(super) fn load(conn: &Connection, id: i64) -> Result<JobRecord> {
     let mut job = conn
-        .query_row(
+        .one(
             &format!(
                 "SELECT {JOB_COLUMNS} FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ?1"
             ),
@@ -325,7 +325,7 @@ pub(super) fn load(conn: &Connection, id: i64) -> Result<JobRecord> {
         .optional()?
         .ok_or(Error::NoSuchJob(id))?;
     job.variants = conn
-        .prepare(&format!(
+        .prepare_cached(&format!(
             "SELECT {VARIANT_COLUMNS} FROM variants WHERE job_id = ?1 ORDER BY rowid"
         ))?
         .query_map([id], variant_row)?

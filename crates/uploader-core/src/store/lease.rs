@@ -4,8 +4,8 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::Store;
 use super::jobs::{VariantRecord, load, state_of};
+use super::{Cached, Store};
 use crate::clock::Millis;
 use crate::queue::JobState;
 use crate::store::JobRecord;
@@ -19,6 +19,13 @@ pub struct PartRecord {
     pub etag: String,
     /// Base64 CRC32C of the part, as sent to the server.
     pub crc32c: String,
+}
+
+/// A variant the server confirmed, with the ETag it answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Confirmed<'a> {
+    pub variant: &'a str,
+    pub etag: Option<&'a str>,
 }
 
 /// Jobs with a unit of work left: what `run_pending` waits for.
@@ -53,7 +60,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let id: Option<i64> = tx
-            .query_row(
+            .one(
                 "SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
                  WHERE j.state = ?1 AND j.next_attempt_at <= ?2 AND NOT j.paused AND NOT b.paused
                  ORDER BY j.next_attempt_at, j.id LIMIT 1",
@@ -62,12 +69,20 @@ impl Store {
             )
             .optional()?;
         let Some(id) = id else { return Ok(None) };
-        tx.execute(
+        tx.run(
             "UPDATE jobs SET state = ?2, lease_owner = ?3, lease_expires_at = ?4, updated_at = ?5
              WHERE id = ?1",
             params![id, to.as_str(), owner, now + ttl_ms, now],
         )?;
+        // Read before the send is marked started: `attempted` then tells whether an earlier
+        // send may have reached the server, which must then be asked before sending again.
         let job = load(&tx, id)?;
+        if to == JobState::Uploading {
+            tx.run(
+                "UPDATE variants SET attempted = 1 WHERE job_id = ?1 AND state <> 'uploaded'",
+                [id],
+            )?;
+        }
         tx.commit()?;
         Ok(Some(job))
     }
@@ -76,11 +91,11 @@ impl Store {
     /// fails with `LeaseLost` if the worker no longer holds it.
     pub fn renew(&self, id: i64, owner: &str, ttl_ms: Millis) -> Result<bool> {
         self.hold(id, owner, |tx, now| {
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET lease_expires_at = ?2 WHERE id = ?1",
                 params![id, now + ttl_ms],
             )?;
-            Ok(tx.query_row(
+            Ok(tx.one(
                 "SELECT j.paused OR b.paused FROM jobs j JOIN batches b ON b.id = j.batch_id WHERE j.id = ?1",
                 [id],
                 |r| r.get(0),
@@ -102,7 +117,7 @@ impl Store {
         let warnings: Vec<String> = warnings.iter().map(|w| w.replace('\n', " ")).collect();
         self.hold(id, owner, |tx, now| {
             expect_state(tx, id, JobState::Processing)?;
-            tx.execute(
+            tx.run(
                 "DELETE FROM variants WHERE job_id = ?1 AND state <> 'uploaded'",
                 [id],
             )?;
@@ -110,7 +125,7 @@ impl Store {
             for v in variants {
                 total += v.bytes;
                 let kept: Option<String> = tx
-                    .query_row(
+                    .one(
                         "SELECT sha256 FROM variants WHERE job_id = ?1 AND name = ?2",
                         params![id, v.name],
                         |r| r.get(0),
@@ -119,11 +134,11 @@ impl Store {
                 if kept.as_deref() == Some(v.sha256.as_str()) {
                     continue;
                 }
-                tx.execute(
+                tx.run(
                     "DELETE FROM variants WHERE job_id = ?1 AND name = ?2",
                     params![id, v.name],
                 )?;
-                tx.execute(
+                tx.run(
                     "INSERT INTO variants (job_id, name, object_key, content_type, width, height,
                                            bytes, sha256, staged_path, state)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged')",
@@ -140,7 +155,7 @@ impl Store {
                     ],
                 )?;
             }
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET state = 'staged', lease_owner = NULL, lease_expires_at = NULL,
                                  bytes_total = ?2, warnings = ?3, updated_at = ?4
                  WHERE id = ?1",
@@ -148,19 +163,6 @@ impl Store {
             )?;
             recount(tx, id)
         })
-    }
-
-    /// Notes that a send of the variant is starting: from now on its outcome after a crash
-    /// is unknown until the server is asked.
-    pub fn variant_attempted(&self, id: i64, owner: &str, variant: &str) -> Result<()> {
-        self.hold(id, owner, |tx, _| {
-            tx.execute(
-                "UPDATE variants SET attempted = 1 WHERE job_id = ?1 AND name = ?2",
-                params![id, variant],
-            )?;
-            Ok(())
-        })
-        .map(drop)
     }
 
     /// Records the variant's multipart upload (or, with `None`, forgets it and its parts).
@@ -173,7 +175,7 @@ impl Store {
     ) -> Result<JobRecord> {
         self.hold(id, owner, |tx, _| {
             drop_parts(tx, id, variant)?;
-            tx.execute(
+            tx.run(
                 "UPDATE variants SET upload_id = ?3 WHERE job_id = ?1 AND name = ?2 AND state = 'staged'",
                 params![id, variant, upload_id],
             )?;
@@ -191,7 +193,7 @@ impl Store {
         part: &PartRecord,
     ) -> Result<JobRecord> {
         self.hold(id, owner, |tx, _| {
-            tx.execute(
+            tx.run(
                 "INSERT OR REPLACE INTO parts (job_id, variant, upload_id, part_number, bytes, etag, crc32c)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![id, variant, upload_id, part.part_number, part.bytes as i64, part.etag, part.crc32c],
@@ -204,7 +206,7 @@ impl Store {
     pub fn forget_parts(&self, id: i64, owner: &str, variant: &str, numbers: &[u32]) -> Result<()> {
         self.hold(id, owner, |tx, _| {
             for n in numbers {
-                tx.execute(
+                tx.run(
                     "DELETE FROM parts WHERE job_id = ?1 AND variant = ?2 AND part_number = ?3",
                     params![id, variant, n],
                 )?;
@@ -218,7 +220,7 @@ impl Store {
     pub fn parts(&self, id: i64, variant: &str) -> Result<Vec<PartRecord>> {
         Ok(self
             .conn()
-            .prepare(
+            .prepare_cached(
                 "SELECT part_number, bytes, etag, crc32c FROM parts
                  WHERE job_id = ?1 AND variant = ?2 ORDER BY part_number",
             )?
@@ -242,35 +244,33 @@ impl Store {
         etag: Option<&str>,
     ) -> Result<JobRecord> {
         self.hold(id, owner, |tx, _| {
-            drop_parts(tx, id, variant)?;
-            tx.execute(
-                "UPDATE variants SET state = 'uploaded', staged_path = NULL, upload_id = NULL,
-                                     etag = COALESCE(?3, etag)
-                 WHERE job_id = ?1 AND name = ?2",
-                params![id, variant, etag],
-            )?;
+            mark_uploaded(tx, id, variant, etag)?;
             recount(tx, id)
         })
     }
 
-    /// Ends an upload whose variants are all confirmed.
-    pub fn finish(&self, id: i64, owner: &str) -> Result<JobRecord> {
+    /// Ends an upload whose variants are all confirmed; `last`, the variant confirmed last,
+    /// is recorded in the same transaction (one fewer per file).
+    pub fn finish(&self, id: i64, owner: &str, last: Option<Confirmed<'_>>) -> Result<JobRecord> {
         self.hold(id, owner, |tx, now| {
             expect_state(tx, id, JobState::Uploading)?;
-            tx.execute(
+            if let Some(last) = last {
+                mark_uploaded(tx, id, last.variant, last.etag)?;
+            }
+            tx.run(
                 "UPDATE jobs SET state = 'uploaded', lease_owner = NULL, lease_expires_at = NULL,
                                  last_error = NULL, updated_at = ?2
                  WHERE id = ?1",
                 params![id, now],
             )?;
-            load(tx, id)
+            recount(tx, id)
         })
     }
 
     /// Ends the job in `failed` with a message the user can read.
     pub fn fail(&self, id: i64, owner: &str, error: &str) -> Result<JobRecord> {
         self.hold(id, owner, |tx, now| {
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL,
                                  last_error = ?2, updated_at = ?3
                  WHERE id = ?1",
@@ -285,7 +285,7 @@ impl Store {
     pub fn retry_later(&self, id: i64, owner: &str, error: &str, at: Millis) -> Result<JobRecord> {
         self.hold(id, owner, |tx, now| {
             let state = state_of(tx, id)?;
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
                                  lease_owner = NULL, lease_expires_at = NULL, updated_at = ?4,
                                  state = CASE WHEN attempts + 1 >= max_attempts THEN 'failed' ELSE ?5 END
@@ -301,7 +301,7 @@ impl Store {
     pub fn release(&self, id: i64, owner: &str, why: Option<&str>) -> Result<JobRecord> {
         self.hold(id, owner, |tx, now| {
             let state = state_of(tx, id)?;
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET state = ?2, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3,
                                  last_error = COALESCE(?4, last_error)
                  WHERE id = ?1",
@@ -335,7 +335,7 @@ impl Store {
             .query_map(params, |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in &ids {
-            tx.execute(
+            tx.run(
                 "UPDATE jobs SET state = CASE state WHEN 'processing' THEN 'queued' ELSE 'staged' END,
                                  lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
                  WHERE id = ?1",
@@ -348,7 +348,7 @@ impl Store {
 
     /// Staged jobs (not paused), counted through the state index: cheap whatever the queue's size.
     pub fn staged_count(&self) -> Result<usize> {
-        let n: i64 = self.conn().query_row(
+        let n: i64 = self.conn().one(
             "SELECT COUNT(*) FROM jobs j JOIN batches b ON b.id = j.batch_id
              WHERE j.state = 'staged' AND NOT j.paused AND NOT b.paused",
             [],
@@ -360,7 +360,7 @@ impl Store {
     /// What is left to do, for the scheduler's loop.
     pub fn outstanding(&self) -> Result<Outstanding> {
         let conn = self.conn();
-        let (queued, staged, next_due, leased) = conn.query_row(
+        let (queued, staged, next_due, leased) = conn.one(
             "SELECT
                COUNT(*) FILTER (WHERE j.state = 'queued' AND NOT j.paused AND NOT b.paused),
                COUNT(*) FILTER (WHERE j.state = 'staged' AND NOT j.paused AND NOT b.paused),
@@ -396,7 +396,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let lease: Option<(Option<String>, Option<Millis>)> = tx
-            .query_row(
+            .one(
                 "SELECT lease_owner, lease_expires_at FROM jobs WHERE id = ?1",
                 [id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -414,10 +414,26 @@ impl Store {
 }
 
 fn drop_parts(tx: &Transaction<'_>, id: i64, variant: &str) -> rusqlite::Result<usize> {
-    tx.execute(
+    tx.run(
         "DELETE FROM parts WHERE job_id = ?1 AND variant = ?2",
         params![id, variant],
     )
+}
+
+fn mark_uploaded(
+    tx: &Transaction<'_>,
+    id: i64,
+    variant: &str,
+    etag: Option<&str>,
+) -> rusqlite::Result<()> {
+    drop_parts(tx, id, variant)?;
+    tx.run(
+        "UPDATE variants SET state = 'uploaded', staged_path = NULL, upload_id = NULL,
+                             etag = COALESCE(?3, etag)
+         WHERE job_id = ?1 AND name = ?2",
+        params![id, variant, etag],
+    )?;
+    Ok(())
 }
 
 fn expect_state(tx: &Transaction<'_>, id: i64, expected: JobState) -> Result<()> {
@@ -435,7 +451,7 @@ fn expect_state(tx: &Transaction<'_>, id: i64, expected: JobState) -> Result<()>
 
 /// Confirmed bytes: whole uploaded variants plus the recorded parts of the others.
 fn recount(tx: &Transaction<'_>, id: i64) -> Result<JobRecord> {
-    tx.execute(
+    tx.run(
         "UPDATE jobs SET bytes_done = MIN(bytes_total,
              (SELECT COALESCE(SUM(bytes), 0) FROM variants WHERE job_id = ?1 AND state = 'uploaded')
            + (SELECT COALESCE(SUM(p.bytes), 0) FROM parts p JOIN variants v
@@ -517,7 +533,7 @@ mod tests {
         let job = store.variant_uploaded(id, "w2", "thumb", None).unwrap();
         assert_eq!(job.bytes_done, 100);
         store.variant_uploaded(id, "w2", "large", None).unwrap();
-        let job = store.finish(id, "w2").unwrap();
+        let job = store.finish(id, "w2", None).unwrap();
         assert_eq!(
             (job.state, job.bytes_done, job.updated_at),
             (JobState::Uploaded, 400, 1_005)
@@ -531,11 +547,66 @@ mod tests {
     }
 
     #[test]
+    fn a_claimed_upload_reads_as_not_attempted_once_and_as_attempted_after() {
+        let (_d, store, _c) = store();
+        let first = uploading(&store, "w1");
+        assert!(first.variants.iter().all(|v| !v.attempted));
+        // The worker dies: whatever it sent may be on the server.
+        store.release(first.id, "w1", None).unwrap();
+        let again = store.claim("w2", JobState::Staged, TTL).unwrap().unwrap();
+        assert!(again.variants.iter().all(|v| v.attempted));
+    }
+
+    #[test]
+    fn finish_records_the_last_confirmed_variant_with_the_job() {
+        let (_d, store, _c) = store();
+        let job = uploading(&store, "w1");
+        store.variant_uploaded(job.id, "w1", "large", None).unwrap();
+        let last = Confirmed {
+            variant: "thumb",
+            etag: Some("\"t\""),
+        };
+        let done = store.finish(job.id, "w1", Some(last)).unwrap();
+        assert_eq!((done.state, done.bytes_done), (JobState::Uploaded, 400));
+        let thumb = &done.variants[1];
+        assert_eq!(
+            (
+                thumb.uploaded,
+                thumb.etag.as_deref(),
+                thumb.staged_path.as_ref()
+            ),
+            (true, Some("\"t\""), None)
+        );
+    }
+
+    #[test]
+    fn finish_of_a_lost_lease_records_no_variant_either() {
+        let (_d, store, _c) = store();
+        let job = uploading(&store, "w1");
+        let last = Confirmed {
+            variant: "thumb",
+            etag: None,
+        };
+        assert!(matches!(
+            store.finish(job.id, "w2", Some(last)),
+            Err(Error::LeaseLost(_))
+        ));
+        assert!(
+            store
+                .job(job.id)
+                .unwrap()
+                .variants
+                .iter()
+                .all(|v| !v.uploaded)
+        );
+    }
+
+    #[test]
     fn only_the_lease_holder_can_record_anything() {
         let (_d, store, _c) = store();
         let job = uploading(&store, "w1");
         let attempts: [(&str, Result<JobRecord>); 5] = [
-            ("finish", store.finish(job.id, "w2")),
+            ("finish", store.finish(job.id, "w2", None)),
             ("fail", store.fail(job.id, "w2", "x")),
             ("retry", store.retry_later(job.id, "w2", "x", 0)),
             ("release", store.release(job.id, "w2", None)),
@@ -555,7 +626,7 @@ mod tests {
             Err(Error::LeaseLost(_))
         ));
         assert_eq!(store.job(job.id).unwrap().state, JobState::Uploading);
-        store.finish(job.id, "w1").unwrap();
+        store.finish(job.id, "w1", None).unwrap();
     }
 
     #[test]
@@ -566,7 +637,7 @@ mod tests {
         store.renew(job.id, "w1", TTL).unwrap();
         clock.advance(TTL);
         assert!(matches!(
-            store.finish(job.id, "w1"),
+            store.finish(job.id, "w1", None),
             Err(Error::LeaseLost(_))
         ));
         assert_eq!(store.reclaim_expired().unwrap(), [job.id]);
@@ -701,7 +772,7 @@ mod tests {
         store.retry_later(job.id, "w", "reset", 0).unwrap();
         // The job is sent back to rendering (say its staged files were lost).
         let conn = store.conn();
-        conn.execute("UPDATE jobs SET state = 'queued' WHERE id = ?1", [job.id])
+        conn.run("UPDATE jobs SET state = 'queued' WHERE id = ?1", [job.id])
             .unwrap();
         drop(conn);
         store.claim("w", JobState::Queued, TTL).unwrap().unwrap();

@@ -32,6 +32,36 @@ pub struct S3Direct {
     stored_as: StoredAs,
 }
 
+/// An SDK config with explicit keys and the settings' region.
+fn keyed(
+    settings: &S3Settings,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> aws_sdk_s3::config::Builder {
+    aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(settings.effective_region().to_string()))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "explicit",
+        ))
+}
+
+/// The wall clock, moved by a number of seconds.
+#[derive(Debug)]
+struct OffsetClock(i64);
+
+impl aws_smithy_async::time::TimeSource for OffsetClock {
+    fn now(&self) -> std::time::SystemTime {
+        let by = Duration::from_secs(self.0.unsigned_abs());
+        let now = std::time::SystemTime::now();
+        if self.0 >= 0 { now + by } else { now - by }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct StoredAs {
     sse: Option<ServerSideEncryption>,
@@ -62,16 +92,24 @@ impl S3Direct {
         access_key_id: &str,
         secret_access_key: &str,
     ) -> Self {
-        let builder = aws_sdk_s3::config::Builder::new()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(settings.effective_region().to_string()))
-            .credentials_provider(Credentials::new(
-                access_key_id,
-                secret_access_key,
-                None,
-                None,
-                "explicit",
-            ));
+        let builder = keyed(settings, access_key_id, secret_access_key);
+        Self::build(builder, settings, upload)
+    }
+
+    /// With explicit keys on a workstation whose clock is `offset_secs` off, and the SDK's
+    /// clock-skew correction on or off: for tests that a wrong clock is survived.
+    #[doc(hidden)]
+    pub fn with_keys_and_clock_offset(
+        settings: &S3Settings,
+        upload: &UploadSettings,
+        access_key_id: &str,
+        secret_access_key: &str,
+        offset_secs: i64,
+        correct_skew: bool,
+    ) -> Self {
+        let builder = keyed(settings, access_key_id, secret_access_key)
+            .time_source(OffsetClock(offset_secs))
+            .disable_clock_skew_correction(!correct_skew);
         Self::build(builder, settings, upload)
     }
 

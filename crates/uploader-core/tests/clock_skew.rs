@@ -1,0 +1,65 @@
+//! A workstation whose clock is wrong still uploads: the server refuses the first signature as
+//! too skewed, and the SDK measures the skew from the answer's `Date` and signs again. Real
+//! SeaweedFS over HTTP.
+
+use bytes::Bytes;
+use sha2::Digest;
+use uploader_core::config::{S3Settings, UploadSettings};
+use uploader_core::transport::{ErrorKind, PutObject, S3Direct, Transport};
+use uploader_testkit::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+fn object(key: &str) -> PutObject {
+    let body = Bytes::from(format!("photo bytes of {key}"));
+    PutObject {
+        key: key.into(),
+        sha256: format!("{:x}", sha2::Sha256::digest(&body)),
+        body,
+        content_type: "image/jpeg".into(),
+    }
+}
+
+fn transport(server: &S3Server, offset_secs: i64, correct_skew: bool) -> S3Direct {
+    let settings = S3Settings {
+        bucket: server.bucket.clone(),
+        region: "us-east-1".into(),
+        endpoint: Some(server.endpoint.clone()),
+        ..S3Settings::default()
+    };
+    S3Direct::with_keys_and_clock_offset(
+        &settings,
+        &UploadSettings::default(),
+        ACCESS_KEY,
+        SECRET_KEY,
+        offset_secs,
+        correct_skew,
+    )
+}
+
+#[tokio::test]
+async fn a_clock_an_hour_off_either_way_still_uploads() {
+    let server = S3Server::start().await;
+    for offset in [3_600, -3_600] {
+        // The server does check: without correction the request is refused, and the error
+        // says what to do (and counts as one to sign again, not the file's fault).
+        let refused = transport(&server, offset, false)
+            .put_object(object("products/SKEW/refused.jpg"))
+            .await
+            .expect_err("a signature an hour off is refused");
+        assert_eq!(refused.kind, ErrorKind::Resign, "{refused}");
+        assert!(refused.message.contains("clock"), "{refused}");
+
+        let key = format!("products/SKEW/offset{offset}.jpg");
+        transport(&server, offset, true)
+            .put_object(object(&key))
+            .await
+            .unwrap_or_else(|e| panic!("clock {offset} s off: {e}"));
+        let (bytes, _) = server.get(&key).await;
+        assert_eq!(bytes, object(&key).body);
+    }
+    assert!(
+        !server
+            .keys()
+            .await
+            .contains(&"products/SKEW/refused.jpg".to_string())
+    );
+}
