@@ -77,17 +77,6 @@ impl Uploader {
                 self.record_uploaded(job, name, etag)?;
             }
             let etag = self.send_variant(job, variant).await.map_err(|f| match f {
-                Failure::Transport(e) if e.message.contains("BadDigest") => {
-                    Failure::Transport(TransportError::new(
-                        e.kind,
-                        format!(
-                            "upload of `{}` failed: the file changed after it was queued \
-                                 (the server got other bytes than were checksummed); retry \
-                                 reads it again. {}",
-                            variant.object_key, e.message
-                        ),
-                    ))
-                }
                 Failure::Transport(e) => Failure::Transport(TransportError::new(
                     e.kind,
                     format!("upload of `{}` failed: {}", variant.object_key, e.message),

@@ -468,6 +468,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::store::Target;
     use crate::store::jobs::tests::{enqueue, store};
 
     const TTL: Millis = 30_000;
@@ -769,12 +770,9 @@ mod tests {
         let (_d, store, _c) = store();
         let job = uploading(&store, "w");
         store.variant_uploaded(job.id, "w", "thumb", None).unwrap();
-        store.retry_later(job.id, "w", "reset", 0).unwrap();
-        // The job is sent back to rendering (say its staged files were lost).
-        let conn = store.conn();
-        conn.run("UPDATE jobs SET state = 'queued' WHERE id = ?1", [job.id])
-            .unwrap();
-        drop(conn);
+        // Its staged files were lost, say: it fails, and a retry renders it again.
+        store.fail(job.id, "w", "the staged copy is gone").unwrap();
+        store.retry(Target::Job(job.id)).unwrap();
         store.claim("w", JobState::Queued, TTL).unwrap().unwrap();
         let job = store
             .stage(

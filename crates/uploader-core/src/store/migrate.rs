@@ -10,6 +10,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0002_job_warnings.sql"),
     ),
     ("0003_queue", include_str!("migrations/0003_queue.sql")),
+    (
+        "0004_state_moves",
+        include_str!("migrations/0004_state_moves.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -55,13 +59,21 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
-    #[test]
-    fn the_schema_refuses_unknown_states_and_leases_outside_leased_states() {
+    /// A new database with batch 1 in it, for inserting jobs by hand.
+    fn with_batch() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite3"), Arc::new(SystemClock)).unwrap();
-        let conn = store.conn();
-        conn.execute("INSERT INTO batches (id, created_at) VALUES (1, 0)", [])
+        store
+            .conn()
+            .execute("INSERT INTO batches (id, created_at) VALUES (1, 0)", [])
             .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_schema_refuses_unknown_states_and_leases_outside_leased_states() {
+        let (_dir, store) = with_batch();
+        let conn = store.conn();
         let insert = |state: &str, owner: Option<&str>, expires: Option<i64>| {
             conn.execute(
                 "INSERT INTO jobs (batch_id, source_path, sku, state, lease_owner, lease_expires_at, created_at, updated_at)
@@ -89,6 +101,41 @@ mod tests {
             [],
         );
         assert!(failed_without_reason.is_err());
+    }
+
+    #[test]
+    fn the_schema_allows_exactly_the_state_moves_the_queue_lists() {
+        use crate::queue::JobState;
+        let (_dir, store) = with_batch();
+        let conn = store.conn();
+        // Lease and reason as each state's CHECKs ask, so only the trigger can refuse.
+        let leased = |s: JobState| matches!(s, JobState::Processing | JobState::Uploading);
+        for from in JobState::ALL {
+            for to in JobState::ALL {
+                conn.execute("DELETE FROM jobs", []).unwrap();
+                conn.execute(
+                    "INSERT INTO jobs (id, batch_id, source_path, sku, state, lease_owner,
+                                       lease_expires_at, last_error, created_at, updated_at)
+                     VALUES (1, 1, 'a', 'b', ?1, ?2, ?3, 'why', 0, 0)",
+                    rusqlite::params![
+                        from.as_str(),
+                        leased(from).then_some("w"),
+                        leased(from).then_some(5)
+                    ],
+                )
+                .unwrap();
+                let moved = conn.execute(
+                    "UPDATE jobs SET state = ?1, lease_owner = ?2, lease_expires_at = ?3 WHERE id = 1",
+                    rusqlite::params![
+                        to.as_str(),
+                        leased(to).then_some("w"),
+                        leased(to).then_some(5)
+                    ],
+                );
+                let allowed = from == to || from.can_become(to);
+                assert_eq!(moved.is_ok(), allowed, "{from} -> {to}: {moved:?}");
+            }
+        }
     }
 
     #[test]

@@ -33,11 +33,6 @@ impl TransportError {
             kind,
         }
     }
-
-    /// Whether trying again may help.
-    pub fn retryable(&self) -> bool {
-        !matches!(self.kind, ErrorKind::Permanent)
-    }
 }
 
 impl ErrorKind {

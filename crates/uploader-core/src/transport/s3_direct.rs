@@ -412,6 +412,10 @@ impl S3Direct {
                     "AccessDenied" => " (check the IAM policy and the key prefix)",
                     "InvalidAccessKeyId" | "SignatureDoesNotMatch" => " (check the access keys)",
                     "RequestTimeTooSkewed" => " (check this computer's clock)",
+                    "BadDigest" | "XAmzContentChecksumMismatch" => {
+                        " (the file changed after it was queued: the server got other bytes than \
+                         were checksummed; retry reads it again)"
+                    }
                     _ => "",
                 };
                 let id = err

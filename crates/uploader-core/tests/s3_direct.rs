@@ -1,6 +1,5 @@
-//! A workstation whose clock is wrong still uploads: the server refuses the first signature as
-//! too skewed, and the SDK measures the skew from the answer's `Date` and signs again. Real
-//! SeaweedFS over HTTP.
+//! The direct transport against real SeaweedFS over HTTP: what the server checks, and what the
+//! user is told when it refuses.
 
 use bytes::Bytes;
 use sha2::Digest;
@@ -62,4 +61,25 @@ async fn a_clock_an_hour_off_either_way_still_uploads() {
             .await
             .contains(&"products/SKEW/refused.jpg".to_string())
     );
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_their_checksum_are_refused_saying_the_file_changed() {
+    let server = S3Server::start().await;
+    let key = "products/DIGEST/changed.jpg";
+    let mut put = object(key);
+    // What a file edited between queueing (hashing) and sending looks like to the server.
+    put.body = Bytes::from_static(b"other bytes, same length as queued?!");
+    let refused = transport(&server, 0, true)
+        .put_object(put)
+        .await
+        .expect_err("bytes that do not match their SHA-256 are refused");
+    assert_eq!(refused.kind, ErrorKind::Permanent, "{refused}");
+    assert!(
+        refused
+            .message
+            .contains("the file changed after it was queued"),
+        "{refused}"
+    );
+    assert!(server.keys().await.is_empty(), "nothing was stored");
 }
