@@ -5,7 +5,7 @@ use bytes::Bytes;
 use sha2::Digest;
 use uploader_core::config::{S3Settings, UploadSettings};
 use uploader_core::transport::{ErrorKind, PutObject, S3Direct, Transport};
-use uploader_testkit::{ACCESS_KEY, S3Server, SECRET_KEY};
+use uploader_testkit::{ACCESS_KEY, FaultProxy, Faults, S3Server, SECRET_KEY};
 
 fn object(key: &str) -> PutObject {
     let body = Bytes::from(format!("photo bytes of {key}"));
@@ -18,10 +18,14 @@ fn object(key: &str) -> PutObject {
 }
 
 fn transport(server: &S3Server, offset_secs: i64, correct_skew: bool) -> S3Direct {
+    via(server, &server.endpoint, offset_secs, correct_skew)
+}
+
+fn via(server: &S3Server, endpoint: &str, offset_secs: i64, correct_skew: bool) -> S3Direct {
     let settings = S3Settings {
         bucket: server.bucket.clone(),
         region: "us-east-1".into(),
-        endpoint: Some(server.endpoint.clone()),
+        endpoint: Some(endpoint.to_string()),
         ..S3Settings::default()
     };
     S3Direct::with_keys_and_clock_offset(
@@ -82,4 +86,38 @@ async fn bytes_that_do_not_match_their_checksum_are_refused_saying_the_file_chan
         "{refused}"
     );
     assert!(server.keys().await.is_empty(), "nothing was stored");
+}
+
+#[tokio::test]
+async fn starting_a_multipart_upload_is_sent_once_so_a_lost_answer_leaves_one_to_adopt() {
+    let server = S3Server::start().await;
+    let upstream = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the server listens on an IP address");
+    let key = "products/MPU/lost-answer.jpg";
+    // Every request is reset somewhere: within its head, or once through, as its answer
+    // starts. The server may have opened an upload; the client cannot know.
+    for seed in 0..6 {
+        let faults = Faults {
+            reset: 1.0,
+            seed,
+            ..Faults::default()
+        };
+        let proxy = FaultProxy::start(upstream, faults).await.unwrap();
+        let before = proxy.requests();
+        let lost = via(&server, &proxy.endpoint(), 0, true)
+            .create_multipart(key, "image/jpeg", &"0".repeat(64))
+            .await
+            .expect_err("every answer is lost");
+        assert_eq!(lost.kind, ErrorKind::Network, "{lost}");
+        assert_eq!(proxy.requests() - before, 1, "sent once (seed {seed})");
+    }
+    // At most one upload per lost answer: each can be found with ListMultipartUploads.
+    let open = transport(&server, 0, true)
+        .list_multipart_uploads(key)
+        .await
+        .unwrap();
+    assert!(open.len() <= 6, "{open:?}");
 }

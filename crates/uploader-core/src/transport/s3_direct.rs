@@ -214,6 +214,12 @@ impl S3Direct {
             .set_ssekms_key_id(s.kms_key_id.clone())
             .set_storage_class(s.storage_class.clone())
             .set_cache_control(s.cache_control.clone())
+            .customize()
+            // Not idempotent: a retry after a lost answer would open a second upload and
+            // orphan the first. The queue retries instead, and first adopts what is open.
+            .config_override(
+                aws_sdk_s3::config::Builder::new().retry_config(RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| self.explain(e))?;
