@@ -151,8 +151,9 @@ impl Uploader {
             files.iter().map(job),
             self.config.upload.max_attempts,
         )?;
-        for id in &done.added {
-            if let Ok(job) = self.store.job(*id) {
+        // Read back a chunk at a time: two queries per chunk, not per file.
+        for chunk in done.added.chunks(256) {
+            for job in self.store.jobs_in(chunk).unwrap_or_default() {
                 self.events.send(Event::JobAdded(job));
             }
         }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::Uploader;
+use crate::events::Event;
 use crate::store::BatchTotals;
 
 /// Throughput is measured over this much recent time.
@@ -93,6 +95,22 @@ impl Meter {
             bytes_expected: expected,
             bytes_per_second: rate,
             eta_seconds: (rate > 0.0).then(|| left / rate),
+        }
+    }
+}
+
+impl Uploader {
+    /// Announces the batch's progress, unless it was announced a moment ago.
+    pub(crate) fn batch_progress(&self, batch_id: i64) {
+        if self.meter.due(batch_id, Instant::now()) {
+            self.batch_progress_now(batch_id);
+        }
+    }
+
+    pub(crate) fn batch_progress_now(&self, batch_id: i64) {
+        if let Ok(totals) = self.store.batch_totals(batch_id) {
+            let progress = self.meter.observe(totals, Instant::now());
+            self.events.send(Event::BatchProgress(progress));
         }
     }
 }

@@ -114,27 +114,14 @@ impl Uploader {
             .collect()
     }
 
-    /// Announces the batch's progress, unless it was announced a moment ago.
-    pub(crate) fn batch_progress(&self, batch_id: i64) {
-        if self.meter.due(batch_id, tokio::time::Instant::now()) {
-            self.batch_progress_now(batch_id);
-        }
-    }
-
-    pub(crate) fn batch_progress_now(&self, batch_id: i64) {
-        if let Ok(totals) = self.store.batch_totals(batch_id) {
-            let progress = self.meter.observe(totals, tokio::time::Instant::now());
-            self.events.send(Event::BatchProgress(progress));
-        }
-    }
-
     /// Sends the job's new state to the event bus; a worker that lost its lease says nothing.
     pub(crate) fn announce(&self, id: i64, outcome: Result<JobRecord>) {
         match outcome {
             Ok(job) => {
                 let batch = job.batch_id;
-                if job.state.is_terminal() {
-                    // Staged copies are only needed until the job has finished.
+                if job.state.is_terminal() && !job.as_is {
+                    // Staged copies are only needed until the job has finished (a file sent
+                    // as it is has none: its source is its staged copy).
                     let _ = std::fs::remove_dir_all(self.staging.join(id.to_string()));
                 }
                 self.events.send(Event::JobChanged(job));
