@@ -4,6 +4,7 @@
 //! that is already gone.
 
 mod error;
+mod presign;
 mod s3_direct;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 
 pub use error::{ErrorKind, TransportError};
+pub use presign::{PresignPut, Presigned};
 pub use s3_direct::S3Direct;
 
 /// User metadata holding the object's SHA-256 (hex), so a HEAD can tell whether the object

@@ -8,9 +8,10 @@ use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart as SdkPart, ServerSideEncryption,
@@ -25,11 +26,13 @@ use super::{
 use crate::config::{S3Settings, UploadSettings};
 
 pub struct S3Direct {
-    client: Client,
-    bucket: String,
+    pub(super) client: Client,
+    pub(super) bucket: String,
     endpoint: Option<String>,
     /// Asked for on every object (SSE, KMS key, storage class, cache control).
-    stored_as: StoredAs,
+    pub(super) stored_as: StoredAs,
+    /// The chain's provider, asked when the signing keys expire; explicit keys do not.
+    pub(super) credentials: Option<SharedCredentialsProvider>,
 }
 
 /// An SDK config with explicit keys and the settings' region.
@@ -63,11 +66,11 @@ impl aws_smithy_async::time::TimeSource for OffsetClock {
 }
 
 #[derive(Debug, Clone, Default)]
-struct StoredAs {
-    sse: Option<ServerSideEncryption>,
-    kms_key_id: Option<String>,
-    storage_class: Option<StorageClass>,
-    cache_control: Option<String>,
+pub(super) struct StoredAs {
+    pub(super) sse: Option<ServerSideEncryption>,
+    pub(super) kms_key_id: Option<String>,
+    pub(super) storage_class: Option<StorageClass>,
+    pub(super) cache_control: Option<String>,
 }
 
 impl S3Direct {
@@ -82,7 +85,9 @@ impl S3Direct {
             .region(region)
             .load()
             .await;
-        Self::build(aws_sdk_s3::config::Builder::from(&sdk), settings, upload)
+        let mut direct = Self::build(aws_sdk_s3::config::Builder::from(&sdk), settings, upload);
+        direct.credentials = sdk.credentials_provider();
+        direct
     }
 
     /// With explicit keys, for tests and tools that already hold them.
@@ -145,29 +150,42 @@ impl S3Direct {
                 storage_class: settings.storage_class.as_deref().map(StorageClass::from),
                 cache_control: settings.cache_control.clone(),
             },
+            credentials: None,
         }
     }
 
-    async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
-        let checksum = hex_to_base64(&object.sha256).ok_or_else(|| {
+    /// A PutObject of `key` with everything asked for on every object: its SHA-256 as the
+    /// checksum S3 verifies and as metadata, SSE, storage class and cache control.
+    pub(super) fn put_request(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: &str,
+    ) -> TransportResult<PutObjectFluentBuilder> {
+        let checksum = hex_to_base64(sha256).ok_or_else(|| {
             TransportError::new(
                 ErrorKind::Permanent,
-                format!("`{}` has no valid SHA-256 to send", object.key),
+                format!("`{key}` has no valid SHA-256 to send"),
             )
         })?;
         let s = &self.stored_as;
-        let response = self
+        Ok(self
             .client
             .put_object()
             .bucket(&self.bucket)
-            .key(&object.key)
-            .content_type(&object.content_type)
+            .key(key)
+            .content_type(content_type)
             .checksum_sha256(checksum)
-            .metadata(SHA256_METADATA, &object.sha256)
+            .metadata(SHA256_METADATA, sha256)
             .set_server_side_encryption(s.sse.clone())
             .set_ssekms_key_id(s.kms_key_id.clone())
             .set_storage_class(s.storage_class.clone())
-            .set_cache_control(s.cache_control.clone())
+            .set_cache_control(s.cache_control.clone()))
+    }
+
+    async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
+        let response = self
+            .put_request(&object.key, &object.content_type, &object.sha256)?
             .body(ByteStream::from(object.body))
             .customize()
             // The SHA-256 checksum header already covers the bytes: no second hash to sign.
@@ -401,7 +419,7 @@ impl S3Direct {
     }
 
     /// Turns an SDK error into a sentence, and says what the queue should do about it.
-    fn explain<E, R>(&self, error: SdkError<E, R>) -> TransportError
+    pub(super) fn explain<E, R>(&self, error: SdkError<E, R>) -> TransportError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug + HttpStatus + 'static,
@@ -469,7 +487,7 @@ impl S3Direct {
 }
 
 /// The HTTP status of a raw response, for classifying service errors.
-trait HttpStatus {
+pub(super) trait HttpStatus {
     fn status(&self) -> u16;
 }
 

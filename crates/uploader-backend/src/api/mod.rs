@@ -1,0 +1,174 @@
+//! The HTTP API: routes, shared state, and the bearer-token gate in front of all but health.
+
+pub(crate) mod complete;
+mod error;
+pub(crate) mod health;
+pub(crate) mod multipart;
+pub(crate) mod objects;
+pub(crate) mod presign;
+pub(crate) mod session;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rusqlite::Connection;
+use uploader_core::transport::S3Direct;
+
+pub use complete::{CompleteRequest, CompleteResponse};
+pub use error::{ApiError, ErrorBody};
+pub use health::Health;
+pub use multipart::{
+    AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CreateMultipartResponse,
+    ListPartsRequest, ListPartsResponse, ListedPart, OpenUploadsResponse, PartDone, PartToSign,
+    SignPartsRequest, SignPartsResponse, SignedPart,
+};
+pub use objects::{ObjectQuery, ObjectState};
+pub use presign::{FileToSign, PresignRequest, PresignResponse, SignedUpload};
+pub use session::Session;
+
+/// Request bodies larger than this are refused with 413 before they are parsed.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler shares.
+pub struct Backend {
+    pub s3: S3Direct,
+    pub bucket: String,
+    pub db: Mutex<Connection>,
+    /// Every signed key starts with it.
+    pub prefix: String,
+    /// How long a signed URL lives, at most (less when the credentials expire sooner).
+    pub expiry: Duration,
+    /// Files, or parts, signed in one request at most.
+    pub max_batch: usize,
+}
+
+pub type Shared = Arc<Backend>;
+
+impl Backend {
+    pub fn db(&self) -> Result<MutexGuard<'_, Connection>, ApiError> {
+        self.db
+            .lock()
+            .map_err(|_| ApiError::internal("the database lock was poisoned"))
+    }
+
+    /// How long URLs signed now may live: the configured expiry, cut short by the
+    /// credentials' own expiry (a URL stops working when they do).
+    pub async fn expiry_now(&self) -> Result<Duration, ApiError> {
+        match self.s3.credentials_expiry().await? {
+            None => Ok(self.expiry),
+            Some(at) => match at.duration_since(SystemTime::now()) {
+                Ok(left) if left > Duration::from_secs(1) => Ok(self.expiry.min(left)),
+                _ => Err(ApiError::new(
+                    axum::http::StatusCode::BAD_GATEWAY,
+                    "upstream_refused",
+                    "the backend's AWS credentials have expired",
+                )),
+            },
+        }
+    }
+
+    /// Refuses a request that signs more than `max_batch` items.
+    pub fn check_batch(&self, what: &str, n: usize) -> Result<(), ApiError> {
+        if n > self.max_batch {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!(
+                    "{n} {what} in one request; at most {} are signed at once",
+                    self.max_batch
+                ),
+            ));
+        }
+        if n == 0 {
+            return Err(ApiError::bad_request(format!("no {what} to sign")));
+        }
+        Ok(())
+    }
+}
+
+/// The workstation a request came from, once its token checked out.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token_id: i64,
+    pub name: String,
+}
+
+/// JSON in, with parse errors and oversize bodies answered as `{code, message}`.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+pub fn router(backend: Shared) -> Router {
+    let authed = Router::new()
+        .route("/v1/session", get(session::session))
+        .route("/v1/uploads/presign", post(presign::presign))
+        .route("/v1/uploads/complete", post(complete::complete))
+        .route("/v1/objects", get(objects::object))
+        .route(
+            "/v1/uploads/multipart",
+            post(multipart::create).get(multipart::open_uploads),
+        )
+        .route("/v1/uploads/multipart/sign", post(multipart::sign))
+        .route("/v1/uploads/multipart/parts", post(multipart::parts))
+        .route("/v1/uploads/multipart/complete", post(multipart::complete))
+        .route("/v1/uploads/multipart/abort", post(multipart::abort))
+        .route_layer(middleware::from_fn_with_state(
+            backend.clone(),
+            authenticate,
+        ));
+    Router::new()
+        .route("/v1/health", get(health::health))
+        .merge(authed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(backend)
+}
+
+async fn authenticate(
+    State(backend): State<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized("no workstation token: send `Authorization: Bearer <token>`")
+        })?;
+    let found = crate::tokens::verify(&*backend.db()?, token)?;
+    let (token_id, name) = found.ok_or_else(|| {
+        ApiError::unauthorized("this workstation token is unknown or was revoked")
+    })?;
+    request.extensions_mut().insert(Caller { token_id, name });
+    Ok(next.run(request).await)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn epoch_ms(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A lowercase hex SHA-256, or a 400 naming the field.
+pub fn check_sha256(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "`{field}` must be a lowercase hex SHA-256 (64 characters)"
+        )))
+    }
+}

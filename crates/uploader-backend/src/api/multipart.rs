@@ -1,0 +1,288 @@
+//! Multipart uploads: the backend starts, lists, completes and aborts them with its own
+//! keys; the client only sends parts, each through a URL signed just before it is sent.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uploader_core::transport::{CompletedPart, Transport};
+use utoipa::ToSchema;
+
+use super::objects::ObjectQuery;
+use super::presign::{FileToSign, check_content_type};
+use super::{ApiError, Body, Shared, check_sha256, epoch_ms};
+use crate::keys::object_key;
+
+/// S3's limits on parts.
+const MAX_PART_NUMBER: u32 = 10_000;
+const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateMultipartResponse {
+    pub key: String,
+    pub upload_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OpenUploadsResponse {
+    pub key: String,
+    /// Multipart uploads open for exactly this key, oldest first.
+    pub upload_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignPartsRequest {
+    pub path: String,
+    pub upload_id: String,
+    pub parts: Vec<PartToSign>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PartToSign {
+    pub part_number: u32,
+    pub size: u64,
+    /// Base64 CRC32C of the part; signed, so S3 refuses other bytes.
+    pub crc32c: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignPartsResponse {
+    pub parts: Vec<SignedPart>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignedPart {
+    pub part_number: u32,
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListPartsRequest {
+    pub path: String,
+    pub upload_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListPartsResponse {
+    pub parts: Vec<ListedPart>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ListedPart {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CompleteMultipartRequest {
+    pub path: String,
+    pub upload_id: String,
+    pub parts: Vec<PartDone>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PartDone {
+    pub part_number: u32,
+    pub etag: String,
+    pub crc32c: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CompleteMultipartResponse {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AbortRequest {
+    pub path: String,
+    pub upload_id: String,
+}
+
+fn check_upload_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 1024 || id.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("`upload_id` is empty or malformed"));
+    }
+    Ok(())
+}
+
+/// A base64 CRC32C: 4 bytes, 8 characters.
+fn check_crc32c(part: u32, value: &str) -> Result<(), ApiError> {
+    let ok = value.len() == 8
+        && value.ends_with('=')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "part {part}: `crc32c` must be a base64 CRC32C (8 characters)"
+        )))
+    }
+}
+
+#[utoipa::path(post, operation_id = "create_multipart", path = "/v1/uploads/multipart", tag = "multipart", security(("bearer" = [])),
+    request_body = FileToSign,
+    responses(
+        (status = 200, description = "Upload started", body = CreateMultipartResponse),
+        (status = 400, description = "Refused; nothing was started", body = super::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+pub async fn create(
+    State(backend): State<Shared>,
+    Body(request): Body<FileToSign>,
+) -> Result<Json<CreateMultipartResponse>, ApiError> {
+    let key = object_key(&backend.prefix, &request.path)?;
+    check_content_type(&request.content_type)?;
+    check_sha256("sha256", &request.sha256)?;
+    let upload_id = backend
+        .s3
+        .create_multipart(&key, &request.content_type, &request.sha256)
+        .await?;
+    Ok(Json(CreateMultipartResponse { key, upload_id }))
+}
+
+#[utoipa::path(get, operation_id = "list_open_multipart", path = "/v1/uploads/multipart", tag = "multipart", security(("bearer" = [])),
+    params(ObjectQuery),
+    responses(
+        (status = 200, description = "Uploads open for the path", body = OpenUploadsResponse),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+pub async fn open_uploads(
+    State(backend): State<Shared>,
+    Query(query): Query<ObjectQuery>,
+) -> Result<Json<OpenUploadsResponse>, ApiError> {
+    let key = object_key(&backend.prefix, &query.path)?;
+    let upload_ids = backend.s3.list_multipart_uploads(&key).await?;
+    Ok(Json(OpenUploadsResponse { key, upload_ids }))
+}
+
+#[utoipa::path(post, operation_id = "sign_parts", path = "/v1/uploads/multipart/sign", tag = "multipart", security(("bearer" = [])),
+    request_body = SignPartsRequest,
+    responses(
+        (status = 200, description = "Every part signed", body = SignPartsResponse),
+        (status = 400, description = "Refused; nothing was signed", body = super::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody),
+        (status = 413, description = "Too many parts at once", body = super::ErrorBody)))]
+pub async fn sign(
+    State(backend): State<Shared>,
+    Body(request): Body<SignPartsRequest>,
+) -> Result<Json<SignPartsResponse>, ApiError> {
+    let key = object_key(&backend.prefix, &request.path)?;
+    check_upload_id(&request.upload_id)?;
+    backend.check_batch("parts", request.parts.len())?;
+    for part in &request.parts {
+        if !(1..=MAX_PART_NUMBER).contains(&part.part_number) || part.size > MAX_PART_SIZE {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "part {} of {} bytes: parts are numbered 1 to 10,000 and at most 5 GiB",
+                    part.part_number, part.size
+                ),
+            ));
+        }
+        check_crc32c(part.part_number, &part.crc32c)?;
+    }
+    let expiry = backend.expiry_now().await?;
+    let mut parts = Vec::with_capacity(request.parts.len());
+    for part in request.parts {
+        let signed = backend
+            .s3
+            .presign_part(
+                &key,
+                &request.upload_id,
+                part.part_number,
+                part.size,
+                &part.crc32c,
+                expiry,
+            )
+            .await?;
+        parts.push(SignedPart {
+            part_number: part.part_number,
+            method: signed.method,
+            url: signed.url,
+            headers: signed.headers.into_iter().collect(),
+            expires_at_ms: epoch_ms(signed.expires_at),
+        });
+    }
+    Ok(Json(SignPartsResponse { parts }))
+}
+
+#[utoipa::path(post, operation_id = "list_parts", path = "/v1/uploads/multipart/parts", tag = "multipart", security(("bearer" = [])),
+    request_body = ListPartsRequest,
+    responses(
+        (status = 200, description = "The parts S3 holds", body = ListPartsResponse),
+        (status = 410, description = "The upload no longer exists", body = super::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+pub async fn parts(
+    State(backend): State<Shared>,
+    Body(request): Body<ListPartsRequest>,
+) -> Result<Json<ListPartsResponse>, ApiError> {
+    let key = object_key(&backend.prefix, &request.path)?;
+    check_upload_id(&request.upload_id)?;
+    let parts = backend.s3.list_parts(&key, &request.upload_id).await?;
+    Ok(Json(ListPartsResponse {
+        parts: parts
+            .into_iter()
+            .map(|p| ListedPart {
+                part_number: p.part_number,
+                size: p.size,
+                etag: p.etag,
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(post, operation_id = "complete_multipart", path = "/v1/uploads/multipart/complete", tag = "multipart", security(("bearer" = [])),
+    request_body = CompleteMultipartRequest,
+    responses(
+        (status = 200, description = "The parts are joined into the object", body = CompleteMultipartResponse),
+        (status = 410, description = "The upload no longer exists", body = super::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+pub async fn complete(
+    State(backend): State<Shared>,
+    Body(request): Body<CompleteMultipartRequest>,
+) -> Result<Json<CompleteMultipartResponse>, ApiError> {
+    let key = object_key(&backend.prefix, &request.path)?;
+    check_upload_id(&request.upload_id)?;
+    if request.parts.is_empty() || request.parts.len() > MAX_PART_NUMBER as usize {
+        return Err(ApiError::bad_request("an upload has 1 to 10,000 parts"));
+    }
+    for part in &request.parts {
+        check_crc32c(part.part_number, &part.crc32c)?;
+    }
+    let parts = request
+        .parts
+        .into_iter()
+        .map(|p| CompletedPart {
+            part_number: p.part_number,
+            etag: p.etag,
+            crc32c: p.crc32c,
+        })
+        .collect();
+    let etag = backend
+        .s3
+        .complete_multipart(&key, &request.upload_id, parts)
+        .await?;
+    Ok(Json(CompleteMultipartResponse { key, etag }))
+}
+
+#[utoipa::path(post, operation_id = "abort_multipart", path = "/v1/uploads/multipart/abort", tag = "multipart", security(("bearer" = [])),
+    request_body = AbortRequest,
+    responses(
+        (status = 204, description = "Aborted, or already gone"),
+        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+pub async fn abort(
+    State(backend): State<Shared>,
+    Body(request): Body<AbortRequest>,
+) -> Result<StatusCode, ApiError> {
+    let key = object_key(&backend.prefix, &request.path)?;
+    check_upload_id(&request.upload_id)?;
+    backend.s3.abort_multipart(&key, &request.upload_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,40 @@
+//! The reference backend: presigns uploads for workstations that hold no AWS keys, so a
+//! whole Catalog Uploader system runs on one machine, and a company can adopt or copy it.
+
+pub mod api;
+pub mod db;
+pub mod keys;
+pub mod openapi;
+pub mod settings;
+pub mod tokens;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub use settings::Settings;
+
+/// The backend's state from checked settings and its database at `database`.
+pub async fn backend(settings: &Settings, database: &Path) -> anyhow::Result<api::Shared> {
+    settings.check()?;
+    let conn = db::open(database)
+        .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", database.display()))?;
+    Ok(Arc::new(api::Backend {
+        s3: settings.s3().await,
+        bucket: settings.bucket.clone(),
+        db: Mutex::new(conn),
+        prefix: settings.prefix.clone(),
+        expiry: settings.presign_expiry(),
+        max_batch: settings.max_batch,
+    }))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    backend: api::Shared,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, api::router(backend))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

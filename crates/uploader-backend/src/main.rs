@@ -1,0 +1,162 @@
+//! `uploader-backend`: serve the API, manage workstation tokens, print the OpenAPI file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use uploader_backend::{Settings, db, openapi, settings, tokens};
+
+#[derive(Parser)]
+#[command(
+    name = "uploader-backend",
+    version,
+    about = "Catalog Uploader's reference backend"
+)]
+struct Cli {
+    /// The SQLite database of tokens and registered uploads.
+    #[arg(long, global = true, env = "UPLOADER_BACKEND_DB")]
+    database: Option<PathBuf>,
+    /// A `.env` file to read settings from; `./.env` is read when it exists.
+    #[arg(long, global = true)]
+    env_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+    /// Workstation tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the API's OpenAPI description.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token for a workstation; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their values).
+    List,
+    /// Revoke a workstation's token; it stops working at once.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    // Settings may come from a .env file: read it before clap reads the environment.
+    let env_file = std::env::args()
+        .skip_while(|a| a != "--env-file")
+        .nth(1)
+        .map(PathBuf::from);
+    let loaded = match &env_file {
+        Some(path) => dotenvy::from_path(path).map_err(|e| format!("{}: {e}", path.display())),
+        None => match dotenvy::dotenv() {
+            Err(e) if !e.not_found() => Err(format!(".env: {e}")),
+            _ => Ok(()),
+        },
+    };
+    if let Err(e) = loaded {
+        eprintln!("uploader-backend: cannot read {e}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("uploader-backend: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let database = cli.database.unwrap_or_else(settings::default_database);
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", openapi::json());
+            Ok(())
+        }
+        Command::Token(command) => {
+            let conn = db::open(&database)?;
+            match command {
+                TokenCommand::Create { name } => {
+                    let token = tokens::create(&conn, &name)?;
+                    eprintln!(
+                        "token for `{name}` (shown once; store it in the workstation's keyring):"
+                    );
+                    println!("{token}");
+                }
+                TokenCommand::List => {
+                    for t in tokens::list(&conn)? {
+                        let state = if t.revoked_at_ms.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
+                        println!("{}\t{state}", t.name);
+                    }
+                }
+                TokenCommand::Revoke { name } => {
+                    tokens::revoke(&conn, &name)?;
+                    eprintln!("revoked the token of `{name}`");
+                }
+            }
+            Ok(())
+        }
+        Command::Serve { listen, settings } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let backend = uploader_backend::backend(&settings, &database).await?;
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+                eprintln!(
+                    "uploader-backend listening on http://{} (bucket {}, prefix {})",
+                    listener.local_addr()?,
+                    settings.bucket,
+                    settings.prefix
+                );
+                uploader_backend::serve(listener, backend, shutdown_signal()).await?;
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Ctrl-C, or SIGTERM from systemd.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

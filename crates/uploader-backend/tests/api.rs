@@ -1,0 +1,441 @@
+//! The reference backend over real HTTP, in front of a real SeaweedFS: who may ask, what gets
+//! signed, and that what is signed really uploads, and nothing else does.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uploader_backend::{Settings, db, tokens};
+use uploader_testkit::{ACCESS_KEY, S3Server, SECRET_KEY};
+
+struct Harness {
+    rt: tokio::runtime::Runtime,
+    s3: S3Server,
+    url: String,
+    token: String,
+    db_path: std::path::PathBuf,
+    agent: ureq::Agent,
+    _dir: tempfile::TempDir,
+}
+
+fn settings(s3: &S3Server, expiry_secs: u64) -> Settings {
+    Settings {
+        bucket: s3.bucket.clone(),
+        region: "us-east-1".into(),
+        endpoint: Some(s3.endpoint.clone()),
+        path_style: Some(true),
+        prefix: "products/".into(),
+        sse: "AES256".into(),
+        kms_key_id: None,
+        presign_expiry_secs: expiry_secs,
+        max_batch: 10,
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(SECRET_KEY.into()),
+    }
+}
+
+impl Harness {
+    fn start() -> Harness {
+        Self::start_with(900)
+    }
+
+    fn start_with(expiry_secs: u64) -> Harness {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let s3 = rt.block_on(S3Server::start());
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("backend.sqlite3");
+        let token = tokens::create(&db::open(&db_path).unwrap(), "WS-12").unwrap();
+        let settings = settings(&s3, expiry_secs);
+        let url = rt.block_on(async {
+            let backend = uploader_backend::backend(&settings, &db_path)
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(uploader_backend::serve(
+                listener,
+                backend,
+                std::future::pending(),
+            ));
+            url
+        });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Harness {
+            rt,
+            s3,
+            url,
+            token,
+            db_path,
+            agent,
+            _dir: dir,
+        }
+    }
+
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_as(Some(&self.token), path, body)
+    }
+
+    fn post_as(&self, token: Option<&str>, path: &str, body: &Value) -> (u16, Value) {
+        let mut request = self.agent.post(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        answer(request.send_json(body).unwrap())
+    }
+
+    fn get_as(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        let mut request = self.agent.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        answer(request.call().unwrap())
+    }
+
+    /// Sends a signed request as the client would: its method, URL and headers, these bytes.
+    fn send_signed(&self, signed: &Value, body: &[u8]) -> (u16, String) {
+        let url = signed["url"].as_str().unwrap();
+        let mut request = http_request(signed["method"].as_str().unwrap(), url);
+        for (name, value) in signed["headers"].as_object().unwrap() {
+            request = request.header(name, value.as_str().unwrap());
+        }
+        let request = request.body(body.to_vec()).unwrap();
+        let mut response = self.agent.run(request).unwrap();
+        let status = response.status().as_u16();
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, etag.unwrap_or(text))
+    }
+
+    fn head(&self, key: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+        self.rt
+            .block_on(
+                self.s3
+                    .client()
+                    .head_object()
+                    .bucket(&self.s3.bucket)
+                    .key(key)
+                    .send(),
+            )
+            .unwrap()
+    }
+}
+
+fn http_request(method: &str, url: &str) -> ureq::http::request::Builder {
+    ureq::http::Request::builder().method(method).uri(url)
+}
+
+fn answer(mut response: ureq::http::Response<ureq::Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn file(path: &str, bytes: &[u8]) -> Value {
+    json!({
+        "path": path,
+        "content_type": "image/jpeg",
+        "size": bytes.len(),
+        "sha256": sha256_hex(bytes),
+        "sku": "SKU1",
+        "variant": "large",
+        "name": "SKU1_front.jpg",
+    })
+}
+
+fn crc32c_b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc32c::crc32c(bytes).to_be_bytes())
+}
+
+#[test]
+fn every_route_but_health_refuses_a_missing_wrong_or_revoked_token() {
+    let h = Harness::start();
+    let revoked = tokens::create(&db::open(&h.db_path).unwrap(), "WS-old").unwrap();
+    tokens::revoke(&db::open(&h.db_path).unwrap(), "WS-old").unwrap();
+    let wrong = format!("cu_{}", "0".repeat(64));
+    let posts = [
+        "/v1/uploads/presign",
+        "/v1/uploads/complete",
+        "/v1/uploads/multipart",
+        "/v1/uploads/multipart/sign",
+        "/v1/uploads/multipart/parts",
+        "/v1/uploads/multipart/complete",
+        "/v1/uploads/multipart/abort",
+    ];
+    let gets = [
+        "/v1/session",
+        "/v1/objects?path=a",
+        "/v1/uploads/multipart?path=a",
+    ];
+    for token in [None, Some(wrong.as_str()), Some(revoked.as_str())] {
+        for route in posts {
+            let (status, body) = h.post_as(token, route, &json!({"files": [file("a.jpg", b"x")]}));
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (401, Some("unauthorized")),
+                "{route} {token:?}"
+            );
+        }
+        for route in gets {
+            let (status, body) = h.get_as(token, route);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (401, Some("unauthorized")),
+                "{route} {token:?}"
+            );
+        }
+    }
+    let (status, health) = h.get_as(None, "/v1/health");
+    assert_eq!(status, 200);
+    let skew = health["time_ms"].as_i64().unwrap() - uploader_backend::db::now_ms();
+    assert!(skew.abs() < 5_000, "{health}");
+    let (status, session) = h.get_as(Some(&h.token), "/v1/session");
+    assert_eq!(
+        (status, session["workstation"].as_str()),
+        (200, Some("WS-12"))
+    );
+    assert_eq!(session["prefix"], "products/");
+}
+
+#[test]
+fn a_path_outside_the_prefix_is_refused_and_nothing_in_the_batch_is_signed() {
+    let h = Harness::start();
+    for bad in [
+        "../escape.jpg",
+        "SKU1/../../escape.jpg",
+        "/etc/passwd",
+        "SKU1//x.jpg",
+        "SKU1\\..\\x.jpg",
+        "SKU1/\u{0}.jpg",
+        "SKU1/a\nb.jpg",
+        "",
+        &"x".repeat(1100),
+    ] {
+        let batch = json!({"files": [file("SKU1/ok.jpg", b"ok"), file(bad, b"bad")]});
+        let (status, body) = h.post("/v1/uploads/presign", &batch);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_path")),
+            "{bad:?}: {body}"
+        );
+        assert!(!body.to_string().contains("X-Amz-Signature"), "{body}");
+        let (status, _) = h.post(
+            "/v1/uploads/multipart",
+            &json!({"path": bad, "content_type": "image/jpeg", "size": 1, "sha256": sha256_hex(b"x")}),
+        );
+        assert_eq!(status, 400, "{bad:?}");
+    }
+    let (status, body) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [{"path": "a.jpg", "content_type": "text/html", "size": 1, "sha256": sha256_hex(b"x")}]}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_content_type"))
+    );
+    let (status, body) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [{"path": "a.jpg", "content_type": "image/jpeg", "size": 1, "sha256": "nothex"}]}),
+    );
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+}
+
+#[test]
+fn an_oversize_batch_or_body_is_refused_with_413() {
+    let h = Harness::start();
+    let files: Vec<Value> = (0..11)
+        .map(|i| file(&format!("SKU1/{i}.jpg"), b"x"))
+        .collect();
+    let (status, body) = h.post("/v1/uploads/presign", &json!({ "files": files }));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("batch_too_large")),
+        "{body}"
+    );
+    let huge = json!({"files": [file(&"x".repeat(600), b"x")], "padding": "y".repeat(1_100_000)});
+    let (status, body) = h.post("/v1/uploads/presign", &huge);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{body}"
+    );
+    let (status, body) = h.post("/v1/uploads/presign", &json!({"files": "nope"}));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_presigned_put_stores_exactly_the_signed_bytes_encrypted() {
+    let h = Harness::start();
+    let bytes = b"a small product photo".repeat(100);
+    let (status, body) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [file("SKU1/front-large.jpg", &bytes)]}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let signed = &body["uploads"][0];
+    assert_eq!(signed["key"], "products/SKU1/front-large.jpg");
+    // Other bytes of the same length are refused: the checksum is signed.
+    let mut other = bytes.clone();
+    other[0] ^= 1;
+    let (status, text) = h.send_signed(signed, &other);
+    assert!(status >= 400, "other bytes were accepted: {status} {text}");
+    // Leaving out the encryption header breaks the signature.
+    let mut without_sse = signed.clone();
+    without_sse["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("x-amz-server-side-encryption");
+    let (status, _) = h.send_signed(&without_sse, &bytes);
+    assert_eq!(status, 403, "a PUT without SSE was accepted");
+    let (status, text) = h.send_signed(signed, &bytes);
+    assert_eq!(status, 200, "{text}");
+    let head = h.head("products/SKU1/front-large.jpg");
+    assert_eq!(head.content_length(), Some(bytes.len() as i64));
+    assert_eq!(head.content_type(), Some("image/jpeg"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("sha256"))
+            .map(String::as_str),
+        Some(sha256_hex(&bytes).as_str())
+    );
+    let (status, state) = h.get_as(Some(&h.token), "/v1/objects?path=SKU1/front-large.jpg");
+    assert_eq!(
+        (status, state["exists"].as_bool()),
+        (200, Some(true)),
+        "{state}"
+    );
+    assert_eq!(state["sha256"], sha256_hex(&bytes));
+}
+
+#[test]
+fn registering_an_upload_is_idempotent_and_needs_the_object_to_be_there() {
+    let h = Harness::start();
+    let bytes = b"registered once".to_vec();
+    let register = json!({
+        "path": "SKU1/r.jpg", "size": bytes.len(), "sha256": sha256_hex(&bytes),
+        "sku": "SKU1", "variant": "large", "name": "SKU1_r.jpg", "width": 10, "height": 20,
+    });
+    let (status, body) = h.post("/v1/uploads/complete", &register);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_uploaded")),
+        "{body}"
+    );
+    let (_, presigned) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [file("SKU1/r.jpg", &bytes)]}),
+    );
+    assert_eq!(h.send_signed(&presigned["uploads"][0], &bytes).0, 200);
+    let (status, body) = h.post("/v1/uploads/complete", &register);
+    assert_eq!(
+        (status, body["registered"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let (status, body) = h.post("/v1/uploads/complete", &register);
+    assert_eq!(
+        (status, body["registered"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+    let rows: i64 = db::open(&h.db_path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM uploads WHERE key = 'products/SKU1/r.jpg'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn a_multipart_upload_goes_through_signed_part_urls() {
+    let h = Harness::start();
+    let part1 = vec![7u8; 5 * 1024 * 1024];
+    let part2 = b"the tail".to_vec();
+    let whole = [part1.as_slice(), part2.as_slice()].concat();
+    let (status, created) = h.post(
+        "/v1/uploads/multipart",
+        &json!({"path": "SKU2/big.jpg", "content_type": "image/jpeg", "size": whole.len(), "sha256": sha256_hex(&whole)}),
+    );
+    assert_eq!(status, 200, "{created}");
+    let upload_id = created["upload_id"].as_str().unwrap().to_string();
+    let (_, open) = h.get_as(Some(&h.token), "/v1/uploads/multipart?path=SKU2/big.jpg");
+    assert_eq!(open["upload_ids"], json!([upload_id]));
+    let mut done = Vec::new();
+    for (n, bytes) in [(1, &part1), (2, &part2)] {
+        let (status, signed) = h.post(
+            "/v1/uploads/multipart/sign",
+            &json!({"path": "SKU2/big.jpg", "upload_id": upload_id,
+                    "parts": [{"part_number": n, "size": bytes.len(), "crc32c": crc32c_b64(bytes)}]}),
+        );
+        assert_eq!(status, 200, "{signed}");
+        let (status, etag) = h.send_signed(&signed["parts"][0], bytes);
+        assert_eq!(status, 200, "part {n}: {etag}");
+        done.push(json!({"part_number": n, "etag": etag, "crc32c": crc32c_b64(bytes)}));
+    }
+    let (status, listed) = h.post(
+        "/v1/uploads/multipart/parts",
+        &json!({"path": "SKU2/big.jpg", "upload_id": upload_id}),
+    );
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["parts"].as_array().unwrap().len(), 2);
+    let (status, body) = h.post(
+        "/v1/uploads/multipart/complete",
+        &json!({"path": "SKU2/big.jpg", "upload_id": upload_id, "parts": done}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (stored, content_type) = h.rt.block_on(h.s3.get("products/SKU2/big.jpg"));
+    assert!(stored == whole, "the object differs from what was sent");
+    assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+    let (status, body) = h.post(
+        "/v1/uploads/multipart/parts",
+        &json!({"path": "SKU2/big.jpg", "upload_id": upload_id}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("upload_gone")),
+        "{body}"
+    );
+    let abort = json!({"path": "SKU2/big.jpg", "upload_id": upload_id});
+    assert_eq!(h.post("/v1/uploads/multipart/abort", &abort).0, 204);
+}
+
+#[test]
+fn a_signed_url_stops_working_when_it_expires() {
+    let h = Harness::start_with(2);
+    let bytes = b"late".to_vec();
+    let (_, body) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [file("SKU1/late.jpg", &bytes)]}),
+    );
+    let signed = &body["uploads"][0];
+    let left = signed["expires_at_ms"].as_i64().unwrap() - db::now_ms();
+    assert!((0..=2_500).contains(&left), "{left} ms");
+    std::thread::sleep(Duration::from_millis(3_500));
+    let (status, text) = h.send_signed(signed, &bytes);
+    assert_eq!(status, 403, "{text}");
+}
