@@ -26,7 +26,7 @@ use crate::api;
         api::multipart::complete,
         api::multipart::abort,
     ),
-    components(schemas(api::ErrorBody)),
+    components(schemas(uploader_api::ErrorBody)),
     modifiers(&BearerToken)
 )]
 pub struct ApiDoc;

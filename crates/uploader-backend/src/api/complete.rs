@@ -5,47 +5,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
+use uploader_api::code;
+use uploader_api::{CompleteRequest, CompleteResponse};
 use uploader_core::transport::Transport;
-use utoipa::ToSchema;
 
 use super::{ApiError, Body, Caller, Shared, check_sha256};
 use crate::db::now_ms;
 use crate::keys::object_key;
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CompleteRequest {
-    pub path: String,
-    pub size: u64,
-    pub sha256: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// The source file's name on the workstation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u32>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CompleteResponse {
-    pub key: String,
-    /// False when exactly this object was registered before.
-    pub registered: bool,
-}
-
 #[utoipa::path(post, operation_id = "register_upload", path = "/v1/uploads/complete", tag = "uploads", security(("bearer" = [])),
     request_body = CompleteRequest,
     responses(
         (status = 200, description = "Registered, now or before", body = CompleteResponse),
-        (status = 409, description = "No object with that size and SHA-256 is stored at the path", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 409, description = "No object with that size and SHA-256 is stored at the path", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn complete(
     State(backend): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -61,7 +34,7 @@ pub async fn complete(
     if !matches {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "not_uploaded",
+            code::NOT_UPLOADED,
             format!(
                 "`{key}` is not stored with {} bytes and SHA-256 {}",
                 request.size, request.sha256

@@ -4,20 +4,10 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use uploader_api::{ErrorBody, code};
 use uploader_core::transport::{ErrorKind, TransportError};
-use utoipa::ToSchema;
 
 use crate::keys::KeyError;
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    /// One of: `unauthorized`, `bad_request`, `invalid_path`, `invalid_content_type`,
-    /// `batch_too_large`, `body_too_large`, `not_uploaded`, `upload_gone`,
-    /// `upstream_unavailable`, `upstream_refused`, `internal`.
-    pub code: String,
-    pub message: String,
-}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -36,17 +26,17 @@ impl ApiError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, message)
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            code::INTERNAL,
             format!("the backend failed: {message}"),
         )
     }
@@ -64,7 +54,7 @@ impl IntoResponse for ApiError {
 
 impl From<KeyError> for ApiError {
     fn from(e: KeyError) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_path", e.to_string())
+        Self::new(StatusCode::BAD_REQUEST, code::INVALID_PATH, e.to_string())
     }
 }
 
@@ -72,13 +62,13 @@ impl From<KeyError> for ApiError {
 impl From<TransportError> for ApiError {
     fn from(e: TransportError) -> Self {
         let (status, code) = match e.kind {
-            ErrorKind::Gone => (StatusCode::GONE, "upload_gone"),
+            ErrorKind::Gone => (StatusCode::GONE, code::UPLOAD_GONE),
             ErrorKind::Network | ErrorKind::Server => {
-                (StatusCode::BAD_GATEWAY, "upstream_unavailable")
+                (StatusCode::BAD_GATEWAY, code::UPSTREAM_UNAVAILABLE)
             }
-            ErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+            ErrorKind::Throttled => (StatusCode::SERVICE_UNAVAILABLE, code::UPSTREAM_UNAVAILABLE),
             ErrorKind::Resign | ErrorKind::Permanent => {
-                (StatusCode::BAD_GATEWAY, "upstream_refused")
+                (StatusCode::BAD_GATEWAY, code::UPSTREAM_REFUSED)
             }
         };
         Self::new(status, code, format!("storage: {}", e.message))
@@ -96,7 +86,7 @@ impl From<JsonRejection> for ApiError {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                code::BODY_TOO_LARGE,
                 "the request body is larger than the backend accepts",
             )
         } else {

@@ -18,19 +18,10 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rusqlite::Connection;
+use uploader_api::code;
 use uploader_core::transport::S3Direct;
 
-pub use complete::{CompleteRequest, CompleteResponse};
-pub use error::{ApiError, ErrorBody};
-pub use health::Health;
-pub use multipart::{
-    AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CreateMultipartResponse,
-    ListPartsRequest, ListPartsResponse, ListedPart, OpenUploadsResponse, PartDone, PartToSign,
-    SignPartsRequest, SignPartsResponse, SignedPart,
-};
-pub use objects::{ObjectQuery, ObjectState};
-pub use presign::{FileToSign, PresignRequest, PresignResponse, SignedUpload};
-pub use session::Session;
+pub use error::ApiError;
 
 /// Request bodies larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -66,7 +57,7 @@ impl Backend {
                 Ok(left) if left > Duration::from_secs(1) => Ok(self.expiry.min(left)),
                 _ => Err(ApiError::new(
                     axum::http::StatusCode::BAD_GATEWAY,
-                    "upstream_refused",
+                    code::UPSTREAM_REFUSED,
                     "the backend's AWS credentials have expired",
                 )),
             },
@@ -78,7 +69,7 @@ impl Backend {
         if n > self.max_batch {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
+                code::BATCH_TOO_LARGE,
                 format!(
                     "{n} {what} in one request; at most {} are signed at once",
                     self.max_batch

@@ -4,105 +4,21 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use uploader_api::code;
+use uploader_api::{
+    AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CreateMultipartResponse,
+    FileToSign, ListPartsRequest, ListPartsResponse, ListedPart, ObjectQuery, OpenUploadsResponse,
+    SignPartsRequest, SignPartsResponse, SignedPart,
+};
 use uploader_core::transport::{CompletedPart, Transport};
-use utoipa::ToSchema;
 
-use super::objects::ObjectQuery;
-use super::presign::{FileToSign, check_content_type};
+use super::presign::check_content_type;
 use super::{ApiError, Body, Shared, check_sha256, epoch_ms};
 use crate::keys::object_key;
 
 /// S3's limits on parts.
 const MAX_PART_NUMBER: u32 = 10_000;
 const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CreateMultipartResponse {
-    pub key: String,
-    pub upload_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OpenUploadsResponse {
-    pub key: String,
-    /// Multipart uploads open for exactly this key, oldest first.
-    pub upload_ids: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SignPartsRequest {
-    pub path: String,
-    pub upload_id: String,
-    pub parts: Vec<PartToSign>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PartToSign {
-    pub part_number: u32,
-    pub size: u64,
-    /// Base64 CRC32C of the part; signed, so S3 refuses other bytes.
-    pub crc32c: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SignPartsResponse {
-    pub parts: Vec<SignedPart>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SignedPart {
-    pub part_number: u32,
-    pub method: String,
-    pub url: String,
-    pub headers: std::collections::BTreeMap<String, String>,
-    pub expires_at_ms: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListPartsRequest {
-    pub path: String,
-    pub upload_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListPartsResponse {
-    pub parts: Vec<ListedPart>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ListedPart {
-    pub part_number: u32,
-    pub size: u64,
-    pub etag: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CompleteMultipartRequest {
-    pub path: String,
-    pub upload_id: String,
-    pub parts: Vec<PartDone>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PartDone {
-    pub part_number: u32,
-    pub etag: String,
-    pub crc32c: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CompleteMultipartResponse {
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AbortRequest {
-    pub path: String,
-    pub upload_id: String,
-}
 
 fn check_upload_id(id: &str) -> Result<(), ApiError> {
     if id.is_empty() || id.len() > 1024 || id.chars().any(char::is_control) {
@@ -131,8 +47,8 @@ fn check_crc32c(part: u32, value: &str) -> Result<(), ApiError> {
     request_body = FileToSign,
     responses(
         (status = 200, description = "Upload started", body = CreateMultipartResponse),
-        (status = 400, description = "Refused; nothing was started", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 400, description = "Refused; nothing was started", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn create(
     State(backend): State<Shared>,
     Body(request): Body<FileToSign>,
@@ -151,7 +67,7 @@ pub async fn create(
     params(ObjectQuery),
     responses(
         (status = 200, description = "Uploads open for the path", body = OpenUploadsResponse),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn open_uploads(
     State(backend): State<Shared>,
     Query(query): Query<ObjectQuery>,
@@ -165,9 +81,9 @@ pub async fn open_uploads(
     request_body = SignPartsRequest,
     responses(
         (status = 200, description = "Every part signed", body = SignPartsResponse),
-        (status = 400, description = "Refused; nothing was signed", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody),
-        (status = 413, description = "Too many parts at once", body = super::ErrorBody)))]
+        (status = 400, description = "Refused; nothing was signed", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
+        (status = 413, description = "Too many parts at once", body = uploader_api::ErrorBody)))]
 pub async fn sign(
     State(backend): State<Shared>,
     Body(request): Body<SignPartsRequest>,
@@ -179,7 +95,7 @@ pub async fn sign(
         if !(1..=MAX_PART_NUMBER).contains(&part.part_number) || part.size > MAX_PART_SIZE {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "bad_request",
+                code::BAD_REQUEST,
                 format!(
                     "part {} of {} bytes: parts are numbered 1 to 10,000 and at most 5 GiB",
                     part.part_number, part.size
@@ -217,8 +133,8 @@ pub async fn sign(
     request_body = ListPartsRequest,
     responses(
         (status = 200, description = "The parts S3 holds", body = ListPartsResponse),
-        (status = 410, description = "The upload no longer exists", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 410, description = "The upload no longer exists", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn parts(
     State(backend): State<Shared>,
     Body(request): Body<ListPartsRequest>,
@@ -242,8 +158,8 @@ pub async fn parts(
     request_body = CompleteMultipartRequest,
     responses(
         (status = 200, description = "The parts are joined into the object", body = CompleteMultipartResponse),
-        (status = 410, description = "The upload no longer exists", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 410, description = "The upload no longer exists", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn complete(
     State(backend): State<Shared>,
     Body(request): Body<CompleteMultipartRequest>,
@@ -276,7 +192,7 @@ pub async fn complete(
     request_body = AbortRequest,
     responses(
         (status = 204, description = "Aborted, or already gone"),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn abort(
     State(backend): State<Shared>,
     Body(request): Body<AbortRequest>,

@@ -3,39 +3,19 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use uploader_api::{ObjectQuery, ObjectState};
 
 use uploader_core::transport::Transport;
 
 use super::{ApiError, Shared};
 use crate::keys::object_key;
 
-#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
-pub struct ObjectQuery {
-    /// The path below the backend's prefix.
-    pub path: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ObjectState {
-    pub key: String,
-    pub exists: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// The SHA-256 the object was stored with, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-}
-
 #[utoipa::path(get, operation_id = "object_state", path = "/v1/objects", tag = "objects", security(("bearer" = [])),
     params(ObjectQuery),
     responses(
         (status = 200, description = "Whether an object is there, and what", body = ObjectState),
-        (status = 400, description = "The path was refused", body = super::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = super::ErrorBody)))]
+        (status = 400, description = "The path was refused", body = uploader_api::ErrorBody),
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn object(
     State(backend): State<Shared>,
     Query(query): Query<ObjectQuery>,
