@@ -1,8 +1,6 @@
 //! Multipart uploads: started, listed, completed and aborted by the backend; parts sent by
 //! the client through URLs signed just before use.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,10 +45,8 @@ pub struct SignPartsResponse {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedPart {
     pub part_number: u32,
-    pub method: String,
-    pub url: String,
-    pub headers: BTreeMap<String, String>,
-    pub expires_at_ms: i64,
+    #[serde(flatten)]
+    pub request: crate::SignedRequest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

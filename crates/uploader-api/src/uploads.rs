@@ -40,15 +40,22 @@ pub struct PresignResponse {
 /// A request to send as it is: this method, to this URL, with exactly these headers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    /// When the URL stops working, in milliseconds since the Unix epoch (the backend's clock).
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedUpload {
     pub path: String,
     /// The object's key: the backend's prefix and `path`.
     pub key: String,
-    pub method: String,
-    pub url: String,
-    pub headers: BTreeMap<String, String>,
-    /// When the URL stops working, in milliseconds since the Unix epoch.
-    pub expires_at_ms: i64,
+    #[serde(flatten)]
+    pub request: SignedRequest,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

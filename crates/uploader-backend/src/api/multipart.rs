@@ -12,8 +12,8 @@ use uploader_api::{
 };
 use uploader_core::transport::{CompletedPart, Transport};
 
-use super::presign::check_content_type;
-use super::{ApiError, Body, Shared, check_sha256, epoch_ms};
+use super::presign::{check_content_type, signed_request};
+use super::{ApiError, Body, Shared, check_sha256};
 use crate::keys::object_key;
 
 /// S3's limits on parts.
@@ -120,10 +120,7 @@ pub async fn sign(
             .await?;
         parts.push(SignedPart {
             part_number: part.part_number,
-            method: signed.method,
-            url: signed.url,
-            headers: signed.headers.into_iter().collect(),
-            expires_at_ms: epoch_ms(signed.expires_at),
+            request: signed_request(signed),
         });
     }
     Ok(Json(SignPartsResponse { parts }))

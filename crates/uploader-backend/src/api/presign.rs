@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use uploader_api::code;
-use uploader_api::{PresignRequest, PresignResponse, SignedUpload};
+use uploader_api::{PresignRequest, PresignResponse, SignedRequest, SignedUpload};
 use uploader_core::transport::{PresignPut, Presigned};
 
 use super::{ApiError, Body, Shared, check_sha256, epoch_ms};
@@ -14,10 +14,9 @@ use crate::keys::object_key;
 /// S3's limit for one PUT; larger files go up in parts.
 pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 
-fn signed_upload(path: String, key: String, signed: Presigned) -> SignedUpload {
-    SignedUpload {
-        path,
-        key,
+/// The signed request as the client receives it.
+pub fn signed_request(signed: Presigned) -> SignedRequest {
+    SignedRequest {
         method: signed.method,
         url: signed.url,
         headers: signed.headers.into_iter().collect(),
@@ -79,7 +78,11 @@ pub async fn presign(
             size: file.size,
         };
         let signed = backend.s3.presign_put(&put, expiry).await?;
-        uploads.push(signed_upload(file.path, key, signed));
+        uploads.push(SignedUpload {
+            path: file.path,
+            key,
+            request: signed_request(signed),
+        });
     }
     Ok(Json(PresignResponse { uploads }))
 }
