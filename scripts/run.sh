@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the app on a self-contained local setup: a SeaweedFS S3 server with a bucket (data kept in
-# .local/), a config pointing at it, and the app's own data dir there too.
+# Runs the whole system on a self-contained local setup: a SeaweedFS S3 server with a bucket, the
+# reference backend (uploader-backend) holding the S3 keys, and the app in backend mode with a
+# fresh workstation token and no AWS keys. Data is kept in .local/.
+# CATALOG_UPLOADER_MODE=direct scripts/run.sh runs the app in direct mode instead.
 # Usage: scripts/run.sh [PHOTO_OR_FOLDER...]   (paths given are queued as if dropped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,7 @@ bash scripts/setup.sh
 cargo build --workspace --bins
 
 LOCAL="$PWD/.local"
-mkdir -p "$LOCAL/s3/data" "$LOCAL/app"
+mkdir -p "$LOCAL/s3/data" "$LOCAL/app" "$LOCAL/backend"
 BUCKET=catalog-local
 # Keys for the local server only; generated once, never used anywhere else.
 if [ ! -f "$LOCAL/s3/identities.json" ]; then
@@ -29,10 +31,10 @@ fi
 KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]["accessKey"])' "$LOCAL/s3/identities.json")
 SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]["secretKey"])' "$LOCAL/s3/identities.json")
 
-# Twelve free loopback ports for SeaweedFS's servers.
+# Thirteen free loopback ports: twelve for SeaweedFS's servers, one for the backend.
 read -r -a P <<< "$(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(12)]
+socks = [socket.socket() for _ in range(13)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')"
 
@@ -43,7 +45,8 @@ weed mini -dir="$LOCAL/s3/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemet
   -filer.port="${P[6]}" -filer.port.grpc="${P[7]}" -admin.port="${P[8]}" -admin.port.grpc="${P[9]}" \
   -webdav.port="${P[10]}" -metricsPort="${P[11]}" > "$LOCAL/s3/weed.log" 2>&1 &
 WEED=$!
-trap 'kill $WEED 2>/dev/null || true; wait $WEED 2>/dev/null || true' EXIT
+BACKEND_PID=
+trap 'kill $WEED $BACKEND_PID 2>/dev/null || true; wait $WEED $BACKEND_PID 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 100); do
   curl -s -o /dev/null "http://127.0.0.1:${P[0]}/" && break
@@ -51,14 +54,37 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-export AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
-export AWS_S3_BUCKET_NAME="$BUCKET" AWS_ENDPOINT_URL="http://127.0.0.1:${P[0]}"
+export AWS_REGION=us-east-1 AWS_S3_BUCKET_NAME="$BUCKET" AWS_ENDPOINT_URL="http://127.0.0.1:${P[0]}"
 export CATALOG_UPLOADER_DATA_DIR="$LOCAL/app"
 # The local setup never needs the EC2 instance-metadata endpoint; don't let the AWS chain probe it.
 export AWS_EC2_METADATA_DISABLED=true
 # An empty config file here keeps a developer's own config out of the local setup.
 touch "$LOCAL/config.toml"
 export CATALOG_UPLOADER_CONFIG="$LOCAL/config.toml"
+MODE="${CATALOG_UPLOADER_MODE:-backend}"
 
-echo "Local S3 at $AWS_ENDPOINT_URL, bucket $BUCKET (data in .local/s3); app data in .local/app."
-./target/debug/catalog-uploader "$@"
+if [ "$MODE" = direct ]; then
+  export AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET"
+  echo "Local S3 at $AWS_ENDPOINT_URL, bucket $BUCKET (data in .local/s3); app data in .local/app; direct mode."
+  exec ./target/debug/catalog-uploader "$@"
+fi
+
+# The backend holds the S3 keys; the app gets only a workstation token, made afresh for this
+# run (the last one revoked) and kept in memory, never on disk.
+BACKEND_DB="$LOCAL/backend/backend.sqlite3"
+./target/debug/uploader-backend --database "$BACKEND_DB" token revoke --name local-workstation 2>/dev/null || true
+TOKEN=$(./target/debug/uploader-backend --database "$BACKEND_DB" token create --name local-workstation 2>/dev/null)
+AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" \
+  ./target/debug/uploader-backend --database "$BACKEND_DB" serve --listen "127.0.0.1:${P[12]}" \
+  > "$LOCAL/backend/backend.log" 2>&1 &
+BACKEND_PID=$!
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:${P[12]}/v1/health" && break
+  kill -0 $BACKEND_PID 2>/dev/null || { echo "run: the backend did not start; see $LOCAL/backend/backend.log" >&2; exit 1; }
+  sleep 0.1
+done
+
+export CATALOG_UPLOADER_MODE=backend CATALOG_UPLOADER_BACKEND_URL="http://127.0.0.1:${P[12]}"
+echo "Local S3 at $AWS_ENDPOINT_URL, bucket $BUCKET (data in .local/s3)."
+echo "Backend at $CATALOG_UPLOADER_BACKEND_URL (log in .local/backend/backend.log); app data in .local/app."
+CATALOG_UPLOADER_BACKEND_TOKEN="$TOKEN" ./target/debug/catalog-uploader "$@"

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use support::Workspace;
+use support::{Workspace, run_json};
 use uploader_core::config::VariantSpec;
 use uploader_core::pipeline::{self, Recipe};
 use uploader_testkit::{S3Server, copy_images};
@@ -28,18 +28,6 @@ fn variants() -> Vec<VariantSpec> {
         VariantSpec::longest("large", 1600, 85),
         VariantSpec::longest("thumb", 320, 80),
     ]
-}
-
-fn run_json(cmd: &mut std::process::Command) -> (i32, Value) {
-    let out = cmd.output().expect("run uploader");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "--json printed no report ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), report)
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The durable queue under abuse: `uploader upload` is SIGKILLed at random moments and
-//! restarted, or sent through a proxy that resets, throttles, stalls and disappears. Every
-//! object must end up in the bucket exactly once with the bytes the pipeline renders.
+//! restarted (in direct and in backend mode), or sent through a proxy that resets,
+//! throttles, stalls and disappears. Every object must end up in the bucket exactly once
+//! with the bytes the pipeline renders.
 
 mod support;
 
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use support::Workspace;
 use uploader_core::config::{AppDirs, VariantSpec};
 use uploader_core::pipeline::{self, Recipe};
-use uploader_testkit::{FaultProxy, Faults, S3Server};
+use uploader_testkit::{BackendServer, FaultProxy, Faults, S3Server};
 
 const CONFIG: &str = r#"
 [upload]
@@ -159,11 +160,26 @@ fn progress(ws: &Workspace) -> Progress {
     }
 }
 
-fn upload(ws: &Workspace, server: &S3Server, endpoint: Option<&str>) -> Command {
-    let mut cmd = ws.uploader(server);
-    if let Some(endpoint) = endpoint {
-        cmd.arg("--endpoint").arg(endpoint);
-    }
+/// Who signs the uploads.
+#[derive(Clone, Copy)]
+enum Signer<'a> {
+    /// This workstation, with the server's keys, at `endpoint` (a proxy) if given.
+    Direct(&'a S3Server, Option<&'a str>),
+    /// The reference backend; the workstation holds only its token.
+    Backend(&'a BackendServer),
+}
+
+fn upload(ws: &Workspace, signer: Signer) -> Command {
+    let mut cmd = match signer {
+        Signer::Direct(server, endpoint) => {
+            let mut cmd = ws.uploader(server);
+            if let Some(endpoint) = endpoint {
+                cmd.arg("--endpoint").arg(endpoint);
+            }
+            cmd
+        }
+        Signer::Backend(backend) => ws.uploader_via(backend),
+    };
     cmd.args(["upload", "--json"]).arg(ws.photos());
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
@@ -184,6 +200,31 @@ fn finish(mut cmd: Command) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_ten_times_the_batch_still_lands_exactly_once() {
     let server = S3Server::start().await;
+    kill_ten_times_then_finish(&server, Signer::Direct(&server, None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_ten_times_in_backend_mode_the_batch_lands_and_is_registered_exactly_once() {
+    let server = S3Server::start().await;
+    let backend = BackendServer::start(&server);
+    let expected = kill_ten_times_then_finish(&server, Signer::Backend(&backend)).await;
+    let registered: BTreeMap<String, String> = backend
+        .registered()
+        .into_iter()
+        .map(|r| (r.key, r.sha256))
+        .collect();
+    assert_eq!(
+        registered, expected,
+        "every object registered, with its bytes"
+    );
+}
+
+/// Uploads a batch, killing the uploader ten times mid-batch, then lets it finish; checks
+/// the bucket and the database, and returns what the bucket holds (key → SHA-256).
+async fn kill_ten_times_then_finish(
+    server: &S3Server,
+    signer: Signer<'_>,
+) -> BTreeMap<String, String> {
     let ws = Workspace::new(CONFIG);
     let files = batch(&ws.photos());
     let expected = expected(&files);
@@ -198,7 +239,7 @@ async fn killed_ten_times_the_batch_still_lands_exactly_once() {
     for round in 0..10 {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
         let extra = Duration::from_millis((seed >> 33) % 400);
-        let mut child = upload(&ws, &server, None).spawn().expect("spawn uploader");
+        let mut child = upload(&ws, signer).spawn().expect("spawn uploader");
         let started = Instant::now();
         while progress(&ws) == last && started.elapsed() < Duration::from_secs(60) {
             if child.try_wait().expect("wait").is_some() {
@@ -224,10 +265,11 @@ async fn killed_ten_times_the_batch_still_lands_exactly_once() {
         "no kill landed between the parts of a multipart upload"
     );
 
-    let report = finish(upload(&ws, &server, None));
+    let report = finish(upload(&ws, signer));
     assert_eq!(report["uploaded"], files.len());
-    assert_bucket_holds(&server, &expected).await;
+    assert_bucket_holds(server, &expected).await;
     assert_database_is_sound(&ws, files.len());
+    expected
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -257,7 +299,7 @@ async fn resets_slow_downs_stalls_and_an_outage_only_delay_the_batch() {
 
     let endpoint = proxy.endpoint();
     let run = std::thread::spawn({
-        let cmd = upload(&ws, &server, Some(&endpoint));
+        let cmd = upload(&ws, Signer::Direct(&server, Some(&endpoint)));
         move || finish(cmd)
     });
     // Mid-batch, the network goes away for 20 s.

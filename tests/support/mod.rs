@@ -5,32 +5,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The `uploader` binary. `cargo test --workspace` builds it (uploader-cli has integration
-/// tests); when only this package's tests were built, it is built here.
+/// The `uploader` binary, built if it is not there yet.
 pub fn uploader_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let profile_dir = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent()?.parent().map(Path::to_path_buf))
-            .expect("the test binary lives in target/<profile>/deps");
-        let bin = profile_dir.join(format!("uploader{}", std::env::consts::EXE_SUFFIX));
-        if bin.exists() {
-            return bin;
-        }
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .args(["build", "-q", "-p", "uploader-cli", "--bin", "uploader"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build
-            .status()
-            .expect("cannot run cargo to build `uploader`");
-        assert!(status.success(), "building `uploader` failed");
-        bin
-    })
+    BIN.get_or_init(|| uploader_testkit::binary("uploader", "uploader-cli"))
+}
+
+/// Runs `uploader … --json`; its exit code and report.
+pub fn run_json(cmd: &mut std::process::Command) -> (i32, serde_json::Value) {
+    let out = cmd.output().expect("run uploader");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "--json printed no report ({e}):\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
 }
 
 /// A config file and data dir that belong to one test only.
@@ -58,17 +49,31 @@ impl Workspace {
         self.dir.path().join("photos")
     }
 
-    /// `uploader ARGS` against `server`, isolated from the developer's own config and home.
-    pub fn uploader(&self, server: &uploader_testkit::S3Server) -> Command {
+    /// `uploader` with this workspace's config and data dir, isolated from the developer's
+    /// own config, home and environment.
+    fn isolated(&self) -> Command {
         let mut cmd = Command::new(uploader_bin());
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
-            .envs(server.env())
             .arg("--config")
             .arg(self.config())
             .arg("--data-dir")
             .arg(self.data_dir());
+        cmd
+    }
+
+    /// `uploader ARGS` against `server`, in direct mode with its keys.
+    pub fn uploader(&self, server: &uploader_testkit::S3Server) -> Command {
+        let mut cmd = self.isolated();
+        cmd.envs(server.env());
+        cmd
+    }
+
+    /// `uploader ARGS` in backend mode through `backend`: no AWS keys, only its token.
+    pub fn uploader_via(&self, backend: &uploader_testkit::BackendServer) -> Command {
+        let mut cmd = self.isolated();
+        cmd.envs(backend.env());
         cmd
     }
 }

@@ -25,6 +25,7 @@ pub async fn backend(settings: &Settings, database: &Path) -> anyhow::Result<api
         prefix: settings.prefix.clone(),
         expiry: settings.presign_expiry(),
         max_batch: settings.max_batch,
+        content_types: settings.content_types(),
     }))
 }
 

@@ -39,6 +39,9 @@ pub struct Settings {
     /// Files, or parts, signed in one request at most; more get 413.
     #[arg(long, env = "UPLOADER_MAX_BATCH", default_value_t = 100)]
     pub max_batch: usize,
+    /// Content types that may be signed, comma-separated; `image/*` matches every image type.
+    #[arg(long, env = "UPLOADER_CONTENT_TYPES", default_value = "image/*")]
+    pub content_types: String,
     /// Explicit keys; the AWS chain (profile, SSO, instance role) when unset.
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     pub access_key_id: Option<String>,
@@ -89,10 +92,21 @@ impl Settings {
         if self.max_batch == 0 || self.max_batch > 1000 {
             anyhow::bail!("UPLOADER_MAX_BATCH must be 1 to 1000");
         }
+        if self.content_types().is_empty() {
+            anyhow::bail!("UPLOADER_CONTENT_TYPES is empty: name at least one type, e.g. image/*");
+        }
         if self.access_key_id.is_some() != self.secret_access_key.is_some() {
             anyhow::bail!("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither");
         }
         Ok(())
+    }
+
+    pub fn content_types(&self) -> Vec<String> {
+        self.content_types
+            .split(',')
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect()
     }
 
     pub fn presign_expiry(&self) -> Duration {

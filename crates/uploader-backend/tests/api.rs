@@ -30,6 +30,7 @@ fn settings(s3: &S3Server, expiry_secs: u64) -> Settings {
         kms_key_id: None,
         presign_expiry_secs: expiry_secs,
         max_batch: 10,
+        content_types: "image/*".into(),
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(SECRET_KEY.into()),
     }

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use uploader_core::config::ConfigOverrides;
+use uploader_core::config::{ConfigOverrides, Mode};
 
 /// Put product photos into S3: resized, stripped of private metadata, recorded so nothing is lost.
 ///
 /// Settings come from the config file, then the environment (AWS_S3_BUCKET_NAME, AWS_REGION,
 /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, CATALOG_UPLOADER_*), then these flags.
+/// In backend mode the workstation's token comes from CATALOG_UPLOADER_BACKEND_TOKEN.
 #[derive(Debug, Parser)]
 #[command(name = "uploader", version)]
 pub struct Cli {
@@ -33,6 +34,13 @@ pub struct Cli {
     /// Path-style addressing [default: on when --endpoint is set]
     #[arg(long, global = true)]
     pub path_style: Option<bool>,
+    /// Who signs uploads: `direct` (this computer's AWS keys) or `backend` (the company
+    /// backend presigns; set CATALOG_UPLOADER_BACKEND_TOKEN) [default: direct]
+    #[arg(long, global = true, value_parser = parse_mode)]
+    pub mode: Option<Mode>,
+    /// The backend's address, for --mode backend
+    #[arg(long, global = true)]
+    pub backend_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -149,6 +157,14 @@ impl Cli {
             endpoint: self.endpoint.clone(),
             prefix: self.prefix.clone(),
             path_style: self.path_style,
+            mode: self.mode,
+            backend_url: self.backend_url.clone(),
         }
     }
+}
+
+fn parse_mode(value: &str) -> Result<Mode, String> {
+    value
+        .parse()
+        .map_err(|e: uploader_core::Error| e.to_string())
 }

@@ -111,6 +111,9 @@ async fn drain(
             wait.offline_timeout
         );
     }
+    if let Some(warning) = uploader.clock_warning() {
+        eprintln!("warning: {warning}");
+    }
     let counts = report::stream(uploader.store(), ids, json)?;
     Ok(if counts.all_uploaded() {
         ExitCode::SUCCESS

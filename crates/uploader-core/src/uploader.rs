@@ -8,13 +8,13 @@ use std::sync::Arc;
 use tokio::sync::{Notify, Semaphore, broadcast};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AppDirs, Config};
+use crate::config::{AppDirs, Config, Mode, backend_token};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
 use crate::pipeline::Recipe;
 use crate::queue::{Connectivity, Meter, Throttle, Tuning};
 use crate::store::{Enqueued, NewJob, Store};
-use crate::transport::{S3Direct, Transport};
+use crate::transport::{Backend, S3Direct, Transport};
 use crate::{Error, Result};
 
 pub struct Uploader {
@@ -38,10 +38,20 @@ pub struct Uploader {
 }
 
 impl Uploader {
-    /// Opens the data dir named by `config` and uploads in direct mode with the AWS chain.
+    /// Opens the data dir named by `config` and uploads as its mode says: direct with the
+    /// AWS chain, or through the backend with the token from the environment.
     pub async fn open(config: Config) -> Result<Arc<Self>> {
         config.validate()?;
-        let transport = Arc::new(S3Direct::from_chain(&config.s3, &config.upload).await);
+        let transport: Arc<dyn Transport> = match config.mode {
+            Mode::Direct => Arc::new(S3Direct::from_chain(&config.s3, &config.upload).await),
+            Mode::Backend => {
+                let token = backend_token(&|k| std::env::var(k).ok())?;
+                let url = config.backend.url.as_deref().unwrap_or_default();
+                let backend = Backend::new(url, &token, &config.s3.prefix, &config.upload)
+                    .map_err(|e| Error::config("backend.url", e.message))?;
+                Arc::new(backend)
+            }
+        };
         Self::with_transport(config, transport)
     }
 
@@ -93,6 +103,11 @@ impl Uploader {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Something wrong with this computer's clock that a person should fix, once known.
+    pub fn clock_warning(&self) -> Option<String> {
+        self.transport.clock_warning()
     }
 
     pub fn destination(&self) -> String {

@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
+mod backend;
+mod bins;
 pub mod proxy;
+
+pub use backend::{BackendServer, Registered};
+pub use bins::binary;
 pub use proxy::{FaultProxy, Faults};
 
 pub const ACCESS_KEY: &str = "testkit-access-key";

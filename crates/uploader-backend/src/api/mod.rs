@@ -37,6 +37,8 @@ pub struct Backend {
     pub expiry: Duration,
     /// Files, or parts, signed in one request at most.
     pub max_batch: usize,
+    /// Content types that may be signed: `image/*` matches every image type.
+    pub content_types: Vec<String>,
 }
 
 pub type Shared = Arc<Backend>;
@@ -62,6 +64,34 @@ impl Backend {
                 )),
             },
         }
+    }
+
+    /// A content type of plain characters that the settings allow.
+    pub fn check_content_type(&self, value: &str) -> Result<(), ApiError> {
+        let plain = !value.is_empty()
+            && value.len() <= 100
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/+.-".contains(&b));
+        let allowed = self
+            .content_types
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(family) => value.starts_with(family) && value.len() > family.len(),
+                None => value == pattern,
+            });
+        if plain && allowed {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            code::INVALID_CONTENT_TYPE,
+            format!(
+                "content type `{}` is not one this backend signs ({})",
+                value.escape_debug(),
+                self.content_types.join(", ")
+            ),
+        ))
     }
 
     /// Refuses a request that signs more than `max_batch` items.
@@ -117,7 +147,23 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/health", get(health::health))
         .merge(authed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(access_log))
         .with_state(backend)
+}
+
+/// One line per request on stderr (the journal, under systemd): method, path without the
+/// query, status, time. Never a header, so never a token.
+async fn access_log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    eprintln!(
+        "{method} {path} {} {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
 }
 
 async fn authenticate(

@@ -12,7 +12,7 @@ use uploader_api::{
 };
 use uploader_core::transport::{CompletedPart, Transport};
 
-use super::presign::{check_content_type, signed_request};
+use super::presign::signed_request;
 use super::{ApiError, Body, Shared, check_sha256};
 use crate::keys::object_key;
 
@@ -54,7 +54,7 @@ pub async fn create(
     Body(request): Body<FileToSign>,
 ) -> Result<Json<CreateMultipartResponse>, ApiError> {
     let key = object_key(&backend.prefix, &request.path)?;
-    check_content_type(&request.content_type)?;
+    backend.check_content_type(&request.content_type)?;
     check_sha256("sha256", &request.sha256)?;
     let upload_id = backend
         .s3

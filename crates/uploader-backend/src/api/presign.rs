@@ -3,8 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use uploader_api::code;
 use uploader_api::{PresignRequest, PresignResponse, SignedRequest, SignedUpload};
 use uploader_core::transport::{PresignPut, Presigned};
 
@@ -24,26 +22,6 @@ pub fn signed_request(signed: Presigned) -> SignedRequest {
     }
 }
 
-/// An `image/…` media type of plain characters.
-pub fn check_content_type(value: &str) -> Result<(), ApiError> {
-    let plain = value.len() <= 100
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/+.-".contains(&b));
-    if plain && value.starts_with("image/") && value.len() > "image/".len() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code::INVALID_CONTENT_TYPE,
-            format!(
-                "content type `{}` is not an image type",
-                value.escape_debug()
-            ),
-        ))
-    }
-}
-
 #[utoipa::path(post, operation_id = "presign_uploads", path = "/v1/uploads/presign", tag = "uploads", security(("bearer" = [])),
     request_body = PresignRequest,
     responses(
@@ -59,7 +37,7 @@ pub async fn presign(
     let mut keys = Vec::with_capacity(request.files.len());
     for file in &request.files {
         keys.push(object_key(&backend.prefix, &file.path)?);
-        check_content_type(&file.content_type)?;
+        backend.check_content_type(&file.content_type)?;
         check_sha256("sha256", &file.sha256)?;
         if file.size > MAX_SINGLE_PUT {
             return Err(ApiError::bad_request(format!(

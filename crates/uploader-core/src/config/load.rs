@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AppDirs, Config};
+use super::{AppDirs, Config, Mode};
 use crate::{Error, Result};
 
 /// Names the config file instead of the per-OS default.
@@ -14,6 +14,11 @@ pub const ENV_PATH_STYLE: &str = "CATALOG_UPLOADER_S3_PATH_STYLE";
 /// The key prefix, `products/` by default.
 pub const ENV_KEY_PREFIX: &str = "CATALOG_UPLOADER_KEY_PREFIX";
 
+/// `direct` or `backend`.
+pub const ENV_MODE: &str = "CATALOG_UPLOADER_MODE";
+/// The backend's address, for backend mode.
+pub const ENV_BACKEND_URL: &str = "CATALOG_UPLOADER_BACKEND_URL";
+
 /// What flags say; `None` leaves the layer below in force.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigOverrides {
@@ -24,6 +29,8 @@ pub struct ConfigOverrides {
     pub endpoint: Option<String>,
     pub prefix: Option<String>,
     pub path_style: Option<bool>,
+    pub mode: Option<Mode>,
+    pub backend_url: Option<String>,
 }
 
 /// Builds the effective config. `env` reads a variable; pass `|k| std::env::var(k).ok()`.
@@ -60,6 +67,12 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
     if let Some(v) = env(ENV_PATH_STYLE) {
         s3.path_style = Some(parse_bool(ENV_PATH_STYLE, &v)?);
     }
+    if let Some(mode) = env(ENV_MODE) {
+        config.mode = mode.parse()?;
+    }
+    if let Some(url) = env(ENV_BACKEND_URL) {
+        config.backend.url = Some(url);
+    }
     if let Some(d) = env(ENV_DATA_DIR) {
         config.data_dir = Some(PathBuf::from(d));
     }
@@ -75,6 +88,12 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
     }
     if flags.data_dir.is_some() {
         config.data_dir = flags.data_dir.clone();
+    }
+    if let Some(mode) = flags.mode {
+        config.mode = mode;
+    }
+    if flags.backend_url.is_some() {
+        config.backend.url = flags.backend_url.clone();
     }
 
     if !s3.prefix.is_empty() && !s3.prefix.ends_with('/') {
@@ -171,6 +190,26 @@ mod tests {
         assert_eq!(c.s3.bucket, "from-flag");
         assert_eq!(c.s3.region, "env-region");
         assert_eq!(c.s3.prefix, "file/");
+    }
+
+    #[test]
+    fn mode_and_backend_come_from_the_environment_then_flags() {
+        let (_d, mut flags) = isolated();
+        let c = load_with(
+            &flags,
+            &[
+                (ENV_MODE, "backend"),
+                (ENV_BACKEND_URL, "http://127.0.0.1:8080"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.mode, Mode::Backend);
+        assert_eq!(c.backend.url.as_deref(), Some("http://127.0.0.1:8080"));
+        flags.mode = Some(Mode::Direct);
+        let c = load_with(&flags, &[(ENV_MODE, "backend")]).unwrap();
+        assert_eq!(c.mode, Mode::Direct);
+        let e = load_with(&flags, &[(ENV_MODE, "sideways")]).unwrap_err();
+        assert!(e.to_string().contains("mode"), "{e}");
     }
 
     #[test]

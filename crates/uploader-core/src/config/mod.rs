@@ -1,9 +1,11 @@
 //! Settings: what the file, the environment and flags say, merged into one checked [`Config`].
 //!
-//! Secrets never live here: credentials come from the AWS chain (env, profile, role).
+//! Secrets never live here: AWS credentials come from the AWS chain (env, profile, role),
+//! the backend token from [`backend_token`].
 
 mod dirs;
 mod load;
+mod secrets;
 
 use std::path::PathBuf;
 
@@ -12,12 +14,19 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use dirs::AppDirs;
-pub use load::{ConfigOverrides, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_PATH_STYLE, load};
+pub use load::{
+    ConfigOverrides, ENV_BACKEND_URL, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_MODE,
+    ENV_PATH_STYLE, load,
+};
+pub use secrets::{ENV_BACKEND_TOKEN, backend_token};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Who signs uploads: this workstation (`direct`) or the company backend (`backend`).
+    pub mode: Mode,
     pub s3: S3Settings,
+    pub backend: BackendSettings,
     pub naming: NamingSettings,
     pub upload: UploadSettings,
     pub limits: LimitSettings,
@@ -48,6 +57,41 @@ pub struct S3Settings {
     pub storage_class: Option<String>,
     /// `Cache-Control` stored with every object, e.g. `public, max-age=86400`.
     pub cache_control: Option<String>,
+}
+
+/// Who signs uploads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// This workstation, with the AWS chain's keys.
+    #[default]
+    Direct,
+    /// The company backend presigns; the workstation holds only a backend token.
+    Backend,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "direct" => Ok(Mode::Direct),
+            "backend" => Ok(Mode::Backend),
+            other => Err(Error::config(
+                "mode",
+                format!("`{other}` is not a mode: use direct or backend"),
+            )),
+        }
+    }
+}
+
+/// The company backend, for `mode = "backend"`. Its token is a secret: it lives in the
+/// environment (`CATALOG_UPLOADER_BACKEND_TOKEN`), never in this file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendSettings {
+    /// e.g. `https://uploads.example.com`
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -236,7 +280,9 @@ fn parse_hex_colour(s: &str) -> Option<[u8; 3]> {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            mode: Mode::Direct,
             s3: S3Settings::default(),
+            backend: BackendSettings::default(),
             naming: NamingSettings::default(),
             upload: UploadSettings::default(),
             limits: LimitSettings::default(),
@@ -317,17 +363,9 @@ impl S3Settings {
 impl Config {
     /// Checks what can be checked without the network, naming the setting that is wrong.
     pub fn validate(&self) -> Result<()> {
-        if self.s3.bucket.trim().is_empty() {
-            return Err(Error::config(
-                "s3.bucket",
-                "no bucket is set: put `bucket = \"...\"` under [s3] in the config file or set AWS_S3_BUCKET_NAME",
-            ));
-        }
-        if let Some(reason) = bucket_name_problem(self.s3.bucket.trim()) {
-            return Err(Error::config(
-                "s3.bucket",
-                format!("`{}` {reason}", self.s3.bucket),
-            ));
+        match self.mode {
+            Mode::Direct => self.validate_bucket()?,
+            Mode::Backend => self.validate_backend()?,
         }
         if let Some(endpoint) = &self.s3.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
@@ -348,6 +386,41 @@ impl Config {
         }
         self.s3.validate_encryption()?;
         self.validate_rendering()
+    }
+
+    /// Direct mode signs for a bucket of its own.
+    fn validate_bucket(&self) -> Result<()> {
+        if self.s3.bucket.trim().is_empty() {
+            return Err(Error::config(
+                "s3.bucket",
+                "no bucket is set: put `bucket = \"...\"` under [s3] in the config file or set AWS_S3_BUCKET_NAME",
+            ));
+        }
+        if let Some(reason) = bucket_name_problem(self.s3.bucket.trim()) {
+            return Err(Error::config(
+                "s3.bucket",
+                format!("`{}` {reason}", self.s3.bucket),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Backend mode needs the backend's address; the bucket is the backend's business.
+    fn validate_backend(&self) -> Result<()> {
+        match self.backend.url.as_deref().map(str::trim) {
+            None | Some("") => Err(Error::config(
+                "backend.url",
+                "backend mode needs the backend's address: put `url = \"https://...\"` under \
+                 [backend] in the config file or set CATALOG_UPLOADER_BACKEND_URL",
+            )),
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                Err(Error::config(
+                    "backend.url",
+                    format!("`{url}` is not a URL: it must start with http:// or https://"),
+                ))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// The settings that rendering to disk needs (`uploader process`): no bucket required.
@@ -633,6 +706,11 @@ mod tests {
             }),
             ("s3.prefix", |c| c.s3.prefix = "products".into()),
             ("s3.prefix", |c| c.s3.prefix = "../x/".into()),
+            ("backend.url", |c| c.mode = Mode::Backend),
+            ("backend.url", |c| {
+                c.mode = Mode::Backend;
+                c.backend.url = Some("uploads.example.com".into());
+            }),
             ("variant", |c| c.variants.clear()),
             ("variant.large.longest_edge", |c| {
                 c.variants[0].longest_edge = Some(0)
@@ -706,6 +784,22 @@ mod tests {
                 other => panic!("{setting}: expected a config error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn backend_mode_needs_the_backends_address_but_no_bucket() {
+        let mut config = Config {
+            mode: Mode::Backend,
+            ..Config::default()
+        };
+        config.backend.url = Some("https://uploads.example.com".into());
+        assert!(config.s3.bucket.is_empty());
+        config.validate().unwrap();
+        for (text, mode) in [("direct", Mode::Direct), (" Backend ", Mode::Backend)] {
+            assert_eq!(text.parse::<Mode>().unwrap(), mode);
+        }
+        let e = "companion?".parse::<Mode>().unwrap_err();
+        assert!(e.to_string().contains("mode"), "{e}");
     }
 
     #[test]

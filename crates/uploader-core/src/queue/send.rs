@@ -12,7 +12,9 @@ use tokio::task::JoinSet;
 use super::part_plan;
 use crate::events::Event;
 use crate::store::{Confirmed, JobRecord, PartRecord, VariantRecord};
-use crate::transport::{CompletedPart, ErrorKind, FileRange, PutObject, TransportError};
+use crate::transport::{
+    CompletedPart, ErrorKind, FileRange, PutObject, Registration, TransportError,
+};
 use crate::{Error, Uploader};
 
 /// Why a send stopped.
@@ -88,37 +90,68 @@ impl Uploader {
         Ok(last)
     }
 
-    /// Puts the variant into the bucket (or finds it there) and returns the ETag the server
-    /// answered, if any. Claiming the job marked the send as started.
+    /// Puts the variant into the bucket (or finds it there), tells the catalog, and returns
+    /// the ETag the server answered, if any. Claiming the job marked the send as started.
     async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Etag> {
-        // The same bytes under the same key are never sent twice.
+        // The same bytes under the same key are never sent twice (nor registered twice).
         if self.store.already_uploaded(&v.object_key, &v.sha256)? {
             return Ok(None);
         }
-        if v.bytes < self.config.upload.multipart_threshold_mb * 1024 * 1024 {
+        let etag = if v.bytes < self.config.upload.multipart_threshold_mb * 1024 * 1024 {
             if v.attempted && self.already_there(v).await? {
-                return Ok(None);
+                None
+            } else {
+                self.send_whole(v).await?
             }
-            let path = staged_path(v)?;
-            // Not hashed again here: S3 checks the bytes against the SHA-256 header.
-            let body = tokio::fs::read(path)
-                .await
-                .map(Bytes::from)
-                .map_err(|e| unreadable(path, e))?;
-            let _permit = self.request_slot().await;
-            self.throttle(v.bytes).await;
-            self.transport
-                .put_object(PutObject {
-                    key: v.object_key.clone(),
-                    body,
-                    content_type: v.content_type.clone(),
-                    sha256: v.sha256.clone(),
-                })
-                .await
-                .map_err(Failure::Transport)
         } else {
-            self.send_multipart(job, v).await
-        }
+            self.send_multipart(job, v).await?
+        };
+        // Until the catalog acknowledges it, the variant is not done: a retry finds the
+        // object there and registers it again, which is safe.
+        self.register(job, v, etag.as_deref()).await?;
+        Ok(etag)
+    }
+
+    async fn send_whole(&self, v: &VariantRecord) -> Sent<Etag> {
+        let path = staged_path(v)?;
+        // Not hashed again here: S3 checks the bytes against the SHA-256 header.
+        let body = tokio::fs::read(path)
+            .await
+            .map(Bytes::from)
+            .map_err(|e| unreadable(path, e))?;
+        let _permit = self.request_slot().await;
+        self.throttle(v.bytes).await;
+        self.transport
+            .put_object(PutObject {
+                key: v.object_key.clone(),
+                body,
+                content_type: v.content_type.clone(),
+                sha256: v.sha256.clone(),
+            })
+            .await
+            .map_err(Failure::Transport)
+    }
+
+    async fn register(&self, job: &JobRecord, v: &VariantRecord, etag: Option<&str>) -> Sent<()> {
+        let registration = Registration {
+            key: v.object_key.clone(),
+            size: v.bytes,
+            sha256: v.sha256.clone(),
+            etag: etag.map(str::to_string),
+            sku: job.sku.clone(),
+            variant: v.name.clone(),
+            original_name: job
+                .source_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            width: v.width,
+            height: v.height,
+        };
+        // No request slot: a control call, and a no-op in direct mode.
+        self.transport
+            .register(&registration)
+            .await
+            .map_err(Failure::Transport)
     }
 
     /// Whether the object is already in the bucket with our bytes (its outcome was unknown).

@@ -1,8 +1,10 @@
-//! Where bytes go. The queue talks to a [`Transport`]; direct S3 is one, presigned URLs
-//! through the company backend will be another. Every call is safe to repeat: a put of the
+//! Where bytes go. The queue talks to a [`Transport`]: direct S3 ([`S3Direct`]) or the
+//! company backend's presigned URLs ([`Backend`]). Every call is safe to repeat: a put of the
 //! same bytes to the same key, a part sent again under the same number, an abort of an upload
 //! that is already gone.
 
+mod backend;
+mod delegate;
 mod error;
 mod presign;
 mod s3_direct;
@@ -12,6 +14,7 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+pub use backend::Backend;
 pub use error::{ErrorKind, TransportError};
 pub use presign::{PresignPut, Presigned};
 pub use s3_direct::S3Direct;
@@ -46,6 +49,21 @@ pub struct ObjectInfo {
     /// The SHA-256 recorded in the object's metadata, if it has one.
     pub sha256: Option<String>,
     pub etag: Option<String>,
+}
+
+/// An object now stored, as whoever keeps the catalog is told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub etag: Option<String>,
+    pub sku: String,
+    pub variant: String,
+    /// The source file's name on the workstation.
+    pub original_name: Option<String>,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A part the server holds for a multipart upload.
@@ -124,9 +142,21 @@ pub trait Transport: Send + Sync {
         upload_id: &'a str,
     ) -> BoxFuture<'a, TransportResult<()>>;
 
+    /// Tells whoever keeps the catalog that an object is stored; safe to repeat. Direct
+    /// mode has no one to tell.
+    fn register<'a>(&'a self, object: &'a Registration) -> BoxFuture<'a, TransportResult<()>> {
+        let _ = object;
+        Box::pin(async { Ok(()) })
+    }
+
     /// A cheap request that tells whether the server can be reached at all.
     fn probe(&self) -> BoxFuture<'_, TransportResult<()>>;
 
     /// Where uploads go, in words, e.g. `s3://catalog at http://127.0.0.1:8333`.
     fn describe(&self) -> String;
+
+    /// Something wrong with this computer's clock that a person should fix, once known.
+    fn clock_warning(&self) -> Option<String> {
+        None
+    }
 }

@@ -19,9 +19,11 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 
+use super::delegate::transport_from_inherent;
+use super::error::causes;
 use super::{
-    BoxFuture, CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA,
-    ServerPart, Transport, TransportError, TransportResult,
+    CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
+    Transport, TransportError, TransportResult,
 };
 use crate::config::{S3Settings, UploadSettings};
 
@@ -497,95 +499,14 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
-impl Transport for S3Direct {
-    fn put_object(&self, object: PutObject) -> BoxFuture<'_, TransportResult<Option<String>>> {
-        Box::pin(self.put(object))
-    }
-
-    fn head_object<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>> {
-        Box::pin(self.head(key))
-    }
-
-    fn create_multipart<'a>(
-        &'a self,
-        key: &'a str,
-        content_type: &'a str,
-        sha256: &'a str,
-    ) -> BoxFuture<'a, TransportResult<String>> {
-        Box::pin(self.create(key, content_type, sha256))
-    }
-
-    fn upload_part<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-        part_number: u32,
-        body: FileRange,
-        crc32c: &'a str,
-    ) -> BoxFuture<'a, TransportResult<String>> {
-        Box::pin(self.part(key, upload_id, part_number, body, crc32c))
-    }
-
-    fn list_parts<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-    ) -> BoxFuture<'a, TransportResult<Vec<ServerPart>>> {
-        Box::pin(self.parts(key, upload_id))
-    }
-
-    fn complete_multipart<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-        parts: Vec<CompletedPart>,
-    ) -> BoxFuture<'a, TransportResult<Option<String>>> {
-        Box::pin(self.complete(key, upload_id, parts))
-    }
-
-    fn list_multipart_uploads<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> BoxFuture<'a, TransportResult<Vec<String>>> {
-        Box::pin(self.uploads(key))
-    }
-
-    fn abort_multipart<'a>(
-        &'a self,
-        key: &'a str,
-        upload_id: &'a str,
-    ) -> BoxFuture<'a, TransportResult<()>> {
-        Box::pin(self.abort(key, upload_id))
-    }
-
-    fn probe(&self) -> BoxFuture<'_, TransportResult<()>> {
-        Box::pin(self.reach())
-    }
-
+transport_from_inherent!(S3Direct {
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(endpoint) => format!("s3://{} at {endpoint}", self.bucket),
             None => format!("s3://{}", self.bucket),
         }
     }
-}
-
-/// The error and its sources as one sentence, without Debug dumps or repeats.
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
+});
 
 pub(crate) fn hex_to_base64(hex: &str) -> Option<String> {
     if hex.len() != 64 {

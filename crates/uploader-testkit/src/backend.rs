@@ -1,0 +1,139 @@
+//! The reference backend (`uploader-backend`) as a real process in front of a test S3
+//! server, with its own database and one workstation token. Dropping it stops the process.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{S3Server, bins, free_ports, http_answers};
+
+pub struct BackendServer {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub url: String,
+    /// A live workstation token.
+    pub token: String,
+}
+
+/// One object the backend has registered.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Registered {
+    pub key: String,
+    pub sha256: String,
+    pub size: u64,
+    pub variant: Option<String>,
+}
+
+impl BackendServer {
+    /// Signs for `s3` with its keys, under `products/`, URLs valid 15 minutes.
+    pub fn start(s3: &S3Server) -> BackendServer {
+        Self::start_with(s3, &s3.endpoint, &[])
+    }
+
+    /// Signs for `s3`'s bucket as reached at `endpoint` (a proxy in front of it, say), with
+    /// extra settings such as `("UPLOADER_PRESIGN_EXPIRY_SECS", "2")`.
+    pub fn start_with(s3: &S3Server, endpoint: &str, settings: &[(&str, &str)]) -> BackendServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = dir.path().join("backend.sqlite3");
+        let bin = bins::binary("uploader-backend", "uploader-backend");
+        let token = Command::new(&bin)
+            .env_clear()
+            .arg("--database")
+            .arg(&database)
+            .args(["token", "create", "--name", "test-workstation"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run uploader-backend token create");
+        assert!(
+            token.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+        let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+
+        let port = free_ports(1).expect("a free port")[0];
+        let log = std::fs::File::create(dir.path().join("backend.log")).expect("log file");
+        let child = Command::new(&bin)
+            .env_clear()
+            .envs(s3.env())
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .envs(settings.iter().copied())
+            .arg("--database")
+            .arg(&database)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("run uploader-backend serve");
+        let mut server = BackendServer {
+            child,
+            dir,
+            url: format!("http://127.0.0.1:{port}"),
+            token,
+        };
+        server.wait_ready(port);
+        server
+    }
+
+    fn wait_ready(&mut self, port: u16) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("uploader-backend exited ({status}):\n{}", self.log());
+            }
+            if http_answers(port) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("uploader-backend did not answer in 20 s:\n{}", self.log());
+    }
+
+    /// What the backend printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("backend.log")).unwrap_or_default()
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("backend.sqlite3")
+    }
+
+    /// Every registered object, sorted by key.
+    pub fn registered(&self) -> Vec<Registered> {
+        let conn = rusqlite::Connection::open(self.database()).expect("open backend database");
+        let mut rows: Vec<Registered> = conn
+            .prepare("SELECT key, sha256, size, variant FROM uploads ORDER BY key")
+            .expect("query uploads")
+            .query_map([], |r| {
+                Ok(Registered {
+                    key: r.get(0)?,
+                    sha256: r.get(1)?,
+                    size: r.get::<_, i64>(2)? as u64,
+                    variant: r.get(3)?,
+                })
+            })
+            .expect("query uploads")
+            .collect::<Result<_, _>>()
+            .expect("read uploads");
+        rows.sort();
+        rows
+    }
+
+    /// Environment for `uploader` to upload through this backend.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CATALOG_UPLOADER_MODE", "backend".to_string()),
+            ("CATALOG_UPLOADER_BACKEND_URL", self.url.clone()),
+            ("CATALOG_UPLOADER_BACKEND_TOKEN", self.token.clone()),
+        ]
+    }
+}
+
+impl Drop for BackendServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
