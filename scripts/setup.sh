@@ -45,4 +45,10 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   log "installing UI packages (npm ci)"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The real @uppy/companion for the companion-mode tests, exactly as locked.
+COMPANION=crates/uploader-testkit/companion
+if [ ! -d $COMPANION/node_modules ] || [ $COMPANION/package-lock.json -nt $COMPANION/node_modules/.package-lock.json ]; then
+  log "installing @uppy/companion for tests (npm ci)"
+  (cd $COMPANION && npm ci --no-audit --no-fund --loglevel=error)
+fi
 log "ready"

@@ -1,6 +1,7 @@
-//! `uploader` in backend mode: the workstation holds no AWS keys, the reference backend
-//! (`uploader-backend`, a real process) signs, SeaweedFS stores. Every object must land with
-//! the right bytes and be registered with the backend exactly once.
+//! `uploader` with a server that signs for it: the workstation holds no AWS keys. In backend
+//! mode the reference backend (`uploader-backend`, a real process) signs, and every object must
+//! land with the right bytes and be registered with it exactly once. In companion mode the
+//! real `@uppy/companion` (npm) signs. SeaweedFS stores.
 
 mod support;
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use support::{Workspace, run_json};
-use uploader_testkit::{BackendServer, FaultProxy, Faults, S3Server, copy_images};
+use uploader_testkit::{BackendServer, CompanionServer, FaultProxy, Faults, S3Server, copy_images};
 
 const CONFIG: &str = r#"
 [upload]
@@ -90,14 +91,14 @@ async fn photos_go_up_through_the_backend_single_and_multipart_and_each_is_regis
     write_blob(&big, 12 * 1024 * 1024 + 123, 9);
 
     let (code, report) = run_json(
-        ws.uploader_via(&backend)
+        ws.uploader_via(backend.env())
             .args(["upload", "--json"])
             .arg(ws.photos()),
     );
     assert_eq!(code, 0, "{report:#}\n{}", backend.log());
     assert_eq!(report["uploaded"], photos.len());
     let (code, report) = run_json(
-        ws.uploader_via(&backend)
+        ws.uploader_via(backend.env())
             .args(["upload", "--json", "--as-is"])
             .arg(&big),
     );
@@ -127,7 +128,7 @@ async fn photos_go_up_through_the_backend_single_and_multipart_and_each_is_regis
     // The same photos again: nothing is signed, sent or registered twice.
     let signed = count_in_log(&backend, "POST /v1/uploads/presign");
     let (code, _) = run_json(
-        ws.uploader_via(&backend)
+        ws.uploader_via(backend.env())
             .args(["upload", "--json"])
             .arg(ws.photos()),
     );
@@ -166,7 +167,7 @@ async fn a_wrong_or_revoked_token_fails_in_plain_words_and_sends_nothing() {
         ("no token", None, "CATALOG_UPLOADER_BACKEND_TOKEN"),
     ];
     for (case, token, want) in cases {
-        let mut cmd = ws.uploader_via(&backend);
+        let mut cmd = ws.uploader_via(backend.env());
         match token {
             Some(t) => cmd.env("CATALOG_UPLOADER_BACKEND_TOKEN", t),
             None => cmd.env_remove("CATALOG_UPLOADER_BACKEND_TOKEN"),
@@ -187,7 +188,7 @@ async fn a_wrong_or_revoked_token_fails_in_plain_words_and_sends_nothing() {
     let status = revoke.status().unwrap();
     assert!(status.success());
     let (code, report) = run_json(
-        ws.uploader_via(&backend)
+        ws.uploader_via(backend.env())
             .args(["upload", "--json", "--offline-timeout", "2"])
             .args(&photo),
     );
@@ -242,7 +243,7 @@ async fn urls_that_expire_in_a_stall_are_signed_again_and_the_upload_completes()
     files.push(big);
 
     let (code, report) = run_json(
-        ws.uploader_via(&backend)
+        ws.uploader_via(backend.env())
             .args(["upload", "--json", "--as-is"])
             .args(&files),
     );
@@ -269,5 +270,63 @@ async fn urls_that_expire_in_a_stall_are_signed_again_and_the_upload_completes()
         "no URL was signed again ({signed}):\n{}",
         backend.log()
     );
+    assert!(server.open_uploads().await.is_empty());
+}
+
+#[tokio::test]
+async fn companion_signs_single_and_multipart_uploads_that_land_intact() {
+    let server = S3Server::start().await;
+    let companion = CompanionServer::start(&server);
+    let ws = Workspace::new(CONFIG);
+    let photos = copy_images(
+        &[
+            "real/exifsamples_mobile_jolla.jpg",
+            "real/exifsamples_orientation_landscape_6.jpg",
+        ],
+        &ws.photos(),
+    );
+    let big = ws.dir.path().join("SKU8_big.jpg");
+    write_blob(&big, 11 * 1024 * 1024 + 7, 8);
+
+    let (code, report) = run_json(
+        ws.uploader_via(companion.env())
+            .args(["upload", "--json"])
+            .arg(ws.photos()),
+    );
+    assert_eq!(code, 0, "{report:#}\n{}", companion.log());
+    let (code, report) = run_json(
+        ws.uploader_via(companion.env())
+            .args(["upload", "--json", "--as-is"])
+            .arg(&big),
+    );
+    assert_eq!(code, 0, "{report:#}\n{}", companion.log());
+
+    let objects = stored(&server).await;
+    assert_eq!(objects.len(), photos.len() * 2 + 1, "{objects:#?}");
+    assert_eq!(
+        objects.get("products/SKU8/SKU8_big.jpg"),
+        Some(&sha256_hex(&std::fs::read(&big).unwrap()))
+    );
+    // What the queue recorded is what S3 holds, and every object carries its SHA-256.
+    let client = server.client();
+    for (key, sha) in &objects {
+        let head = client
+            .head_object()
+            .bucket(&server.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.metadata().and_then(|m| m.get("sha256")),
+            Some(sha),
+            "{key}"
+        );
+    }
+    for file in report["files"].as_array().unwrap() {
+        for key in file["keys"].as_array().unwrap() {
+            assert!(objects.contains_key(key.as_str().unwrap()), "{key}");
+        }
+    }
     assert!(server.open_uploads().await.is_empty());
 }

@@ -178,7 +178,7 @@ fn upload(ws: &Workspace, signer: Signer) -> Command {
             }
             cmd
         }
-        Signer::Backend(backend) => ws.uploader_via(backend),
+        Signer::Backend(backend) => ws.uploader_via(backend.env()),
     };
     cmd.args(["upload", "--json"]).arg(ws.photos());
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

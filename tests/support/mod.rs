@@ -70,10 +70,11 @@ impl Workspace {
         cmd
     }
 
-    /// `uploader ARGS` in backend mode through `backend`: no AWS keys, only its token.
-    pub fn uploader_via(&self, backend: &uploader_testkit::BackendServer) -> Command {
+    /// `uploader ARGS` through a server that signs (`BackendServer::env()`,
+    /// `CompanionServer::env()`): no AWS keys.
+    pub fn uploader_via(&self, signer: Vec<(&'static str, String)>) -> Command {
         let mut cmd = self.isolated();
-        cmd.envs(backend.env());
+        cmd.envs(signer);
         cmd
     }
 }

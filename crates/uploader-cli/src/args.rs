@@ -34,11 +34,12 @@ pub struct Cli {
     /// Path-style addressing [default: on when --endpoint is set]
     #[arg(long, global = true)]
     pub path_style: Option<bool>,
-    /// Who signs uploads: `direct` (this computer's AWS keys) or `backend` (the company
-    /// backend presigns; set CATALOG_UPLOADER_BACKEND_TOKEN) [default: direct]
+    /// Who signs uploads: `direct` (this computer's AWS keys), `backend` (the company
+    /// backend presigns; set CATALOG_UPLOADER_BACKEND_TOKEN) or `companion` (an
+    /// @uppy/companion server presigns) [default: direct]
     #[arg(long, global = true, value_parser = parse_mode)]
     pub mode: Option<Mode>,
-    /// The backend's address, for --mode backend
+    /// The backend's (or Companion's) address, for --mode backend or companion
     #[arg(long, global = true)]
     pub backend_url: Option<String>,
     #[command(subcommand)]

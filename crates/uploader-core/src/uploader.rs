@@ -14,7 +14,7 @@ use crate::naming::Naming;
 use crate::pipeline::Recipe;
 use crate::queue::{Connectivity, Meter, Throttle, Tuning};
 use crate::store::{Enqueued, NewJob, Store};
-use crate::transport::{Backend, S3Direct, Transport};
+use crate::transport::{Backend, Companion, S3Direct, Transport};
 use crate::{Error, Result};
 
 pub struct Uploader {
@@ -50,6 +50,15 @@ impl Uploader {
                 let backend = Backend::new(url, &token, &config.s3.prefix, &config.upload)
                     .map_err(|e| Error::config("backend.url", e.message))?;
                 Arc::new(backend)
+            }
+            Mode::Companion => {
+                // Companion itself checks no token; a proxy in front of it may.
+                let token = backend_token(&|k| std::env::var(k).ok()).ok();
+                let url = config.backend.url.as_deref().unwrap_or_default();
+                let companion =
+                    Companion::new(url, token.as_deref(), &config.s3.prefix, &config.upload)
+                        .map_err(|e| Error::config("backend.url", e.message))?;
+                Arc::new(companion)
             }
         };
         Self::with_transport(config, transport)

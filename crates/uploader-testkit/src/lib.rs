@@ -12,10 +12,12 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
 mod backend;
 mod bins;
+mod companion;
 pub mod proxy;
 
 pub use backend::{BackendServer, Registered};
 pub use bins::binary;
+pub use companion::CompanionServer;
 pub use proxy::{FaultProxy, Faults};
 
 pub const ACCESS_KEY: &str = "testkit-access-key";

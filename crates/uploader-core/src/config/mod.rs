@@ -23,7 +23,8 @@ pub use secrets::{ENV_BACKEND_TOKEN, backend_token};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Who signs uploads: this workstation (`direct`) or the company backend (`backend`).
+    /// Who signs uploads: this workstation (`direct`), the company backend (`backend`), or
+    /// an `@uppy/companion` server (`companion`).
     pub mode: Mode,
     pub s3: S3Settings,
     pub backend: BackendSettings,
@@ -68,6 +69,8 @@ pub enum Mode {
     Direct,
     /// The company backend presigns; the workstation holds only a backend token.
     Backend,
+    /// An `@uppy/companion` server presigns (its S3 routes), at `backend.url`.
+    Companion,
 }
 
 impl std::str::FromStr for Mode {
@@ -77,16 +80,18 @@ impl std::str::FromStr for Mode {
         match s.trim().to_ascii_lowercase().as_str() {
             "direct" => Ok(Mode::Direct),
             "backend" => Ok(Mode::Backend),
+            "companion" => Ok(Mode::Companion),
             other => Err(Error::config(
                 "mode",
-                format!("`{other}` is not a mode: use direct or backend"),
+                format!("`{other}` is not a mode: use direct, backend or companion"),
             )),
         }
     }
 }
 
-/// The company backend, for `mode = "backend"`. Its token is a secret: it lives in the
-/// environment (`CATALOG_UPLOADER_BACKEND_TOKEN`), never in this file.
+/// The server that signs, for `mode = "backend"` (the company backend) or `"companion"`
+/// (Companion). The token is a secret: it lives in the environment
+/// (`CATALOG_UPLOADER_BACKEND_TOKEN`), never in this file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BackendSettings {
@@ -365,7 +370,7 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         match self.mode {
             Mode::Direct => self.validate_bucket()?,
-            Mode::Backend => self.validate_backend()?,
+            Mode::Backend | Mode::Companion => self.validate_backend()?,
         }
         if let Some(endpoint) = &self.s3.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
@@ -798,7 +803,8 @@ mod tests {
         for (text, mode) in [("direct", Mode::Direct), (" Backend ", Mode::Backend)] {
             assert_eq!(text.parse::<Mode>().unwrap(), mode);
         }
-        let e = "companion?".parse::<Mode>().unwrap_err();
+        assert_eq!("companion".parse::<Mode>().unwrap(), Mode::Companion);
+        let e = "sideways".parse::<Mode>().unwrap_err();
         assert!(e.to_string().contains("mode"), "{e}");
     }
 

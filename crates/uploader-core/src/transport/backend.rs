@@ -9,16 +9,16 @@ use reqwest::header::{AUTHORIZATION, DATE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CompleteRequest,
     CompleteResponse, CreateMultipartResponse, ErrorBody, FileToSign, Health, ListPartsRequest,
     ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, PresignRequest,
-    PresignResponse, Session, SignPartsRequest, SignPartsResponse, SignedRequest, code, route,
+    PresignResponse, Session, SignPartsRequest, SignPartsResponse, code, route,
 };
 
 use super::delegate::transport_from_inherent;
 use super::error::causes;
+use super::http::{self, file_body, path_below, send_signed};
 use super::{
     BoxFuture, CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, Registration,
     ServerPart, TransportError, TransportResult,
@@ -46,6 +46,16 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+impl From<uploader_api::ListedPart> for ServerPart {
+    fn from(p: uploader_api::ListedPart) -> Self {
+        ServerPart {
+            part_number: p.part_number,
+            size: p.size,
+            etag: p.etag,
+        }
+    }
+}
+
 impl Backend {
     pub fn new(
         url: &str,
@@ -53,15 +63,7 @@ impl Backend {
         prefix: &str,
         upload: &UploadSettings,
     ) -> TransportResult<Self> {
-        let timeout = Duration::from_secs(upload.request_timeout_secs);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(timeout)
-            .user_agent(concat!("catalog-uploader/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                TransportError::new(ErrorKind::Permanent, format!("cannot set up HTTP: {e}"))
-            })?;
+        let http = http::client(upload)?;
         Ok(Self {
             http,
             base: url.trim_end_matches('/').to_string(),
@@ -85,19 +87,6 @@ impl Backend {
     pub async fn session(&self) -> TransportResult<Session> {
         self.call(Method::GET, route::SESSION, None::<&()>, &[])
             .await
-    }
-
-    /// The key as a path below the prefix the backend signs under.
-    fn path<'k>(&self, key: &'k str) -> TransportResult<&'k str> {
-        key.strip_prefix(&self.prefix).ok_or_else(|| {
-            TransportError::new(
-                ErrorKind::Permanent,
-                format!(
-                    "`{key}` is not under the prefix `{}` that the backend signs under",
-                    self.prefix
-                ),
-            )
-        })
     }
 
     /// One call to the backend's API, its answer parsed, its error explained.
@@ -137,40 +126,6 @@ impl Backend {
         }
         let text = response.text().await.unwrap_or_default();
         Err(self.refused(route, status, &text))
-    }
-
-    /// Sends `body` as the signed request says: its method, URL and headers.
-    async fn send_signed(
-        &self,
-        signed: &SignedRequest,
-        body: reqwest::Body,
-    ) -> TransportResult<Option<String>> {
-        let method = Method::from_bytes(signed.method.as_bytes()).map_err(|_| {
-            TransportError::new(
-                ErrorKind::Permanent,
-                format!("the backend signed an unknown method `{}`", signed.method),
-            )
-        })?;
-        let mut request = self.http.request(method, &signed.url).body(body);
-        for (name, value) in &signed.headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.map_err(|e| {
-            TransportError::new(
-                ErrorKind::Network,
-                format!("cannot reach S3: {}", causes(&e)),
-            )
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response
-                .headers()
-                .get("etag")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string));
-        }
-        let text = response.text().await.unwrap_or_default();
-        Err(s3_refused(status, &text))
     }
 
     fn note_date(&self, headers: &HeaderMap) {
@@ -244,7 +199,7 @@ impl Backend {
     }
 
     async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
-        let path = self.path(&object.key)?;
+        let path = path_below(&self.prefix, &object.key)?;
         let file = FileToSign {
             path: path.to_string(),
             content_type: object.content_type.clone(),
@@ -263,10 +218,7 @@ impl Backend {
             let signed = answer.uploads.into_iter().next().ok_or_else(|| {
                 TransportError::new(ErrorKind::Server, "the backend signed nothing")
             })?;
-            match self
-                .send_signed(&signed.request, object.body.clone().into())
-                .await
-            {
+            match send_signed(&self.http, &signed.request, object.body.clone().into()).await {
                 // A URL that expired on the way (a stall, a slow link) is signed afresh once.
                 Err(e) if e.kind == ErrorKind::Resign && !resigned => resigned = true,
                 other => return other,
@@ -275,7 +227,7 @@ impl Backend {
     }
 
     async fn head(&self, key: &str) -> TransportResult<Option<ObjectInfo>> {
-        let path = self.path(key)?;
+        let path = path_below(&self.prefix, key)?;
         let state: ObjectState = self
             .call(Method::GET, route::OBJECTS, None::<&()>, &[("path", path)])
             .await?;
@@ -288,7 +240,7 @@ impl Backend {
 
     async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
         let request = FileToSign {
-            path: self.path(key)?.to_string(),
+            path: path_below(&self.prefix, key)?.to_string(),
             content_type: content_type.to_string(),
             size: 0,
             sha256: sha256.to_string(),
@@ -311,7 +263,7 @@ impl Backend {
         crc32c: &str,
     ) -> TransportResult<String> {
         let request = SignPartsRequest {
-            path: self.path(key)?.to_string(),
+            path: path_below(&self.prefix, key)?.to_string(),
             upload_id: upload_id.to_string(),
             parts: vec![PartToSign {
                 part_number,
@@ -328,7 +280,7 @@ impl Backend {
                 TransportError::new(ErrorKind::Server, "the backend signed no part")
             })?;
             let body = file_body(&range).await?;
-            let sent = match self.send_signed(&signed.request, body).await {
+            let sent = match send_signed(&self.http, &signed.request, body).await {
                 Err(e) if e.kind == ErrorKind::Resign && !resigned => {
                     resigned = true;
                     continue;
@@ -346,21 +298,13 @@ impl Backend {
 
     async fn parts(&self, key: &str, upload_id: &str) -> TransportResult<Vec<ServerPart>> {
         let request = ListPartsRequest {
-            path: self.path(key)?.to_string(),
+            path: path_below(&self.prefix, key)?.to_string(),
             upload_id: upload_id.to_string(),
         };
         let answer: ListPartsResponse = self
             .call(Method::POST, route::MULTIPART_PARTS, Some(&request), &[])
             .await?;
-        Ok(answer
-            .parts
-            .into_iter()
-            .map(|p| ServerPart {
-                part_number: p.part_number,
-                size: p.size,
-                etag: p.etag,
-            })
-            .collect())
+        Ok(answer.parts.into_iter().map(ServerPart::from).collect())
     }
 
     async fn complete(
@@ -370,7 +314,7 @@ impl Backend {
         parts: Vec<CompletedPart>,
     ) -> TransportResult<Option<String>> {
         let request = CompleteMultipartRequest {
-            path: self.path(key)?.to_string(),
+            path: path_below(&self.prefix, key)?.to_string(),
             upload_id: upload_id.to_string(),
             parts: parts
                 .into_iter()
@@ -388,7 +332,7 @@ impl Backend {
     }
 
     async fn uploads(&self, key: &str) -> TransportResult<Vec<String>> {
-        let path = self.path(key)?;
+        let path = path_below(&self.prefix, key)?;
         let answer: OpenUploadsResponse = self
             .call(
                 Method::GET,
@@ -402,7 +346,7 @@ impl Backend {
 
     async fn abort(&self, key: &str, upload_id: &str) -> TransportResult<()> {
         let request = AbortRequest {
-            path: self.path(key)?.to_string(),
+            path: path_below(&self.prefix, key)?.to_string(),
             upload_id: upload_id.to_string(),
         };
         match self
@@ -416,7 +360,7 @@ impl Backend {
 
     async fn register(&self, object: &Registration) -> TransportResult<()> {
         let request = CompleteRequest {
-            path: self.path(&object.key)?.to_string(),
+            path: path_below(&self.prefix, &object.key)?.to_string(),
             size: object.size,
             sha256: object.sha256.clone(),
             etag: object.etag.clone(),
@@ -453,58 +397,6 @@ impl Backend {
         }
         Ok(())
     }
-}
-
-/// A part's bytes, streamed from the staged file with their exact length.
-async fn file_body(range: &FileRange) -> TransportResult<reqwest::Body> {
-    let unreadable = |e: std::io::Error| {
-        TransportError::new(
-            ErrorKind::Permanent,
-            format!("cannot read {}: {e}", range.path.display()),
-        )
-    };
-    let mut file = tokio::fs::File::open(&range.path)
-        .await
-        .map_err(unreadable)?;
-    file.seek(std::io::SeekFrom::Start(range.offset))
-        .await
-        .map_err(unreadable)?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(range.len), 256 * 1024);
-    Ok(reqwest::Body::wrap_stream(stream))
-}
-
-/// S3's XML error for a signed request, classified like any S3 error. An expired URL is
-/// `AccessDenied` with "Request has expired": signed afresh, not a permanent refusal.
-fn s3_refused(status: StatusCode, text: &str) -> TransportError {
-    let tag = |name: &str| {
-        let open = format!("<{name}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&format!("</{name}>"))? + start;
-        Some(text[start..end].to_string())
-    };
-    let code = tag("Code").unwrap_or_else(|| "error".into());
-    let message = tag("Message").unwrap_or_else(|| "no details".into());
-    let expired = code == "AccessDenied" && message.to_ascii_lowercase().contains("expired");
-    let kind = if expired {
-        ErrorKind::Resign
-    } else {
-        ErrorKind::of_service_error(&code, status.as_u16())
-    };
-    let hint = match code.as_str() {
-        _ if expired => " (the signed URL expired before it was used; it is signed afresh)",
-        "SignatureDoesNotMatch" => " (the backend's keys or settings do not match the bucket)",
-        "BadDigest" | "XAmzContentChecksumMismatch" => {
-            " (the file changed after it was queued: retry reads it again)"
-        }
-        _ => "",
-    };
-    TransportError::new(
-        kind,
-        format!(
-            "S3 refused it: {code}: {message}{hint} (HTTP {})",
-            status.as_u16()
-        ),
-    )
 }
 
 fn skew_warning(skew_ms: i64) -> Option<String> {
@@ -551,40 +443,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s3_errors_on_signed_urls_are_classified() {
-        let xml = |code: &str, message: &str| {
-            format!(
-                "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-            )
-        };
-        let cases = [
-            (
-                403,
-                xml("AccessDenied", "Request has expired"),
-                ErrorKind::Resign,
-            ),
-            (
-                403,
-                xml("AccessDenied", "Access Denied."),
-                ErrorKind::Permanent,
-            ),
-            (403, xml("SignatureDoesNotMatch", "x"), ErrorKind::Permanent),
-            (400, xml("BadDigest", "x"), ErrorKind::Permanent),
-            (503, xml("SlowDown", "x"), ErrorKind::Throttled),
-            (500, xml("InternalError", "x"), ErrorKind::Server),
-            (
-                502,
-                "<html>bad gateway</html>".to_string(),
-                ErrorKind::Server,
-            ),
-        ];
-        for (status, text, kind) in cases {
-            let e = s3_refused(StatusCode::from_u16(status).unwrap(), &text);
-            assert_eq!(e.kind, kind, "{status} {text}");
-        }
-    }
-
-    #[test]
     fn backend_errors_are_classified_by_code() {
         let backend = Backend::new(
             "http://127.0.0.1:1",
@@ -613,17 +471,6 @@ mod tests {
             assert!(!e.message.contains("cu_secret"));
         }
         assert!(!format!("{backend:?}").contains("cu_secret"));
-    }
-
-    #[test]
-    fn keys_outside_the_prefix_are_not_sent() {
-        let backend =
-            Backend::new("http://x", "t", "products/", &UploadSettings::default()).unwrap();
-        assert_eq!(backend.path("products/SKU/a.jpg").unwrap(), "SKU/a.jpg");
-        assert_eq!(
-            backend.path("other/SKU/a.jpg").unwrap_err().kind,
-            ErrorKind::Permanent
-        );
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! Where bytes go. The queue talks to a [`Transport`]: direct S3 ([`S3Direct`]) or the
-//! company backend's presigned URLs ([`Backend`]). Every call is safe to repeat: a put of the
+//! Where bytes go. The queue talks to a [`Transport`]: direct S3 ([`S3Direct`]), the
+//! company backend's presigned URLs ([`Backend`]), or an `@uppy/companion` server's
+//! ([`Companion`]). Every call is safe to repeat: a put of the
 //! same bytes to the same key, a part sent again under the same number, an abort of an upload
 //! that is already gone.
 
 mod backend;
+mod companion;
 mod delegate;
 mod error;
+mod http;
 mod presign;
 mod s3_direct;
 
@@ -15,6 +18,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 
 pub use backend::Backend;
+pub use companion::Companion;
 pub use error::{ErrorKind, TransportError};
 pub use presign::{PresignPut, Presigned};
 pub use s3_direct::S3Direct;
