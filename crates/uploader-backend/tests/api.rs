@@ -440,3 +440,44 @@ fn a_signed_url_stops_working_when_it_expires() {
     let (status, text) = h.send_signed(signed, &bytes);
     assert_eq!(status, 403, "{text}");
 }
+
+#[test]
+fn the_apps_transport_signs_a_burst_in_batches_and_a_bad_file_fails_alone() {
+    use std::sync::Arc;
+    use uploader_core::config::UploadSettings;
+    use uploader_core::transport::{Backend, ErrorKind, PutObject, Transport};
+
+    let h = Harness::start();
+    let transport =
+        Arc::new(Backend::new(&h.url, &h.token, "products/", &UploadSettings::default()).unwrap());
+    let results = h.rt.block_on(async {
+        let mut sending = tokio::task::JoinSet::new();
+        for i in 0..20u8 {
+            let transport = Arc::clone(&transport);
+            sending.spawn(async move {
+                let body = vec![i; 1000];
+                let object = PutObject {
+                    key: format!("products/SKU{i}/burst.jpg"),
+                    sha256: sha256_hex(&body),
+                    body: body.into(),
+                    // One file the backend will not sign.
+                    content_type: if i == 7 { "text/html" } else { "image/jpeg" }.into(),
+                };
+                (i, transport.put_object(object).await)
+            });
+        }
+        sending.join_all().await
+    });
+    for (i, result) in results {
+        match (i, result) {
+            (7, Err(e)) => {
+                assert_eq!(e.kind, ErrorKind::Permanent);
+                assert!(e.message.contains("text/html"), "{}", e.message);
+            }
+            (7, Ok(_)) => panic!("a text/html file was signed"),
+            (i, r) => assert!(r.is_ok(), "file {i}: {r:?}"),
+        }
+    }
+    let keys = h.rt.block_on(h.s3.keys());
+    assert_eq!(keys.len(), 19, "{keys:?}");
+}

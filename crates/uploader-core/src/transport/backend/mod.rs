@@ -5,19 +5,23 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{AUTHORIZATION, DATE, HeaderMap};
-use reqwest::{Method, StatusCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use reqwest::Method;
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CompleteRequest,
-    CompleteResponse, CreateMultipartResponse, ErrorBody, FileToSign, Health, ListPartsRequest,
-    ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, PresignRequest,
-    PresignResponse, Session, SignPartsRequest, SignPartsResponse, code, route,
+    CompleteResponse, CreateMultipartResponse, FileToSign, Health, ListPartsRequest,
+    ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, Session,
+    SignPartsRequest, SignPartsResponse, route,
 };
 
+mod api;
+mod presigner;
+
+use std::sync::{Arc, OnceLock};
+
+use api::Api;
+use presigner::Presigner;
+
 use super::delegate::transport_from_inherent;
-use super::error::causes;
 use super::http::{self, file_body, path_below, send_signed};
 use super::{
     BoxFuture, CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, Registration,
@@ -29,20 +33,19 @@ use crate::config::UploadSettings;
 const SKEW_WORTH_SAYING_MS: i64 = 60_000;
 
 pub struct Backend {
-    http: reqwest::Client,
-    /// The backend's base URL, without a trailing `/`.
-    base: String,
-    token: String,
+    api: Arc<Api>,
     /// The configured key prefix, which must be the backend's: keys are sent as paths below it.
     prefix: String,
-    /// The backend's clock minus ours, in ms, from its answers; 0 until it has answered.
-    skew_ms: AtomicI64,
+    /// Signs whole objects in batches; started with the first upload, on its runtime.
+    presigner: OnceLock<Presigner>,
 }
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("Backend").field("base", &self.base).finish()
+        f.debug_struct("Backend")
+            .field("base", &self.api.base)
+            .finish()
     }
 }
 
@@ -63,139 +66,50 @@ impl Backend {
         prefix: &str,
         upload: &UploadSettings,
     ) -> TransportResult<Self> {
-        let http = http::client(upload)?;
         Ok(Self {
-            http,
-            base: url.trim_end_matches('/').to_string(),
-            token: token.to_string(),
+            api: Arc::new(Api {
+                http: http::client(upload)?,
+                base: url.trim_end_matches('/').to_string(),
+                token: token.to_string(),
+                skew_ms: AtomicI64::new(0),
+            }),
             prefix: prefix.to_string(),
-            skew_ms: AtomicI64::new(0),
+            presigner: OnceLock::new(),
         })
     }
 
     /// The backend's clock minus this computer's, once it has answered.
     pub fn clock_skew(&self) -> Duration {
-        Duration::from_millis(self.skew_ms.load(Ordering::Relaxed).unsigned_abs())
+        Duration::from_millis(self.api.skew_ms.load(Ordering::Relaxed).unsigned_abs())
     }
 
     /// The clock difference in words, when it is large enough to matter to a person.
     pub fn clock_skew_warning(&self) -> Option<String> {
-        skew_warning(self.skew_ms.load(Ordering::Relaxed))
+        skew_warning(self.api.skew_ms.load(Ordering::Relaxed))
     }
 
     /// What the backend says this workstation's token may do.
     pub async fn session(&self) -> TransportResult<Session> {
-        self.call(Method::GET, route::SESSION, None::<&()>, &[])
+        self.api
+            .call(Method::GET, route::SESSION, None::<&()>, &[])
             .await
     }
 
-    /// One call to the backend's API, its answer parsed, its error explained.
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        route: &str,
-        body: Option<&impl Serialize>,
-        query: &[(&str, &str)],
-    ) -> TransportResult<T> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{route}", self.base))
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
-        if !query.is_empty() {
-            request = request.query(query);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| self.unreachable(e))?;
-        self.note_date(response.headers());
-        let status = response.status();
-        if status.is_success() {
-            let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
-            // 204 answers carry no body: `()` and friends parse from `null`.
-            let text: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(text).map_err(|e| {
-                TransportError::new(
-                    ErrorKind::Server,
-                    format!(
-                        "the backend at {} answered {route} unreadably: {e}",
-                        self.base
-                    ),
-                )
-            });
-        }
-        let text = response.text().await.unwrap_or_default();
-        Err(self.refused(route, status, &text))
-    }
-
-    fn note_date(&self, headers: &HeaderMap) {
-        let Some(date) = headers
-            .get(DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-        else {
-            return;
-        };
-        let theirs = date
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        // `Date` has whole seconds: only a larger difference than that rounding is kept.
-        let skew = theirs - epoch_ms();
-        if skew.abs() > 1_500 {
-            self.skew_ms.store(skew, Ordering::Relaxed);
-        } else {
-            self.skew_ms.store(0, Ordering::Relaxed);
-        }
-    }
-
-    fn unreachable(&self, e: reqwest::Error) -> TransportError {
-        TransportError::new(
-            ErrorKind::Network,
-            format!("cannot reach the backend at {}: {}", self.base, causes(&e)),
-        )
-    }
-
-    fn refused(&self, route: &str, status: StatusCode, text: &str) -> TransportError {
-        let Ok(body) = serde_json::from_str::<ErrorBody>(text) else {
-            let kind = match status.as_u16() {
-                429 | 503 => ErrorKind::Throttled,
-                s if s >= 500 => ErrorKind::Server,
-                _ => ErrorKind::Permanent,
-            };
-            return TransportError::new(
-                kind,
-                format!(
-                    "the backend at {} answered {route} with HTTP {status}",
-                    self.base
-                ),
-            );
-        };
-        let (kind, hint) = match body.code.as_str() {
-            code::UNAUTHORIZED => (
-                ErrorKind::Permanent,
-                " (ask an admin for a new workstation token)",
+    /// Signs a whole object in the next batch (or alone, outside a runtime's task).
+    async fn presign(&self, file: FileToSign) -> TransportResult<uploader_api::SignedUpload> {
+        let presigner = match tokio::runtime::Handle::try_current() {
+            Ok(_) => Some(
+                self.presigner
+                    .get_or_init(|| Presigner::start(Arc::clone(&self.api))),
             ),
-            code::UPLOAD_GONE => (ErrorKind::Gone, ""),
-            code::UPSTREAM_UNAVAILABLE if status == StatusCode::SERVICE_UNAVAILABLE => {
-                (ErrorKind::Throttled, "")
-            }
-            code::UPSTREAM_UNAVAILABLE | code::INTERNAL => (ErrorKind::Server, ""),
-            _ if status.as_u16() == 429 => (ErrorKind::Throttled, ""),
-            _ if status.is_server_error() && body.code != code::UPSTREAM_REFUSED => {
-                (ErrorKind::Server, "")
-            }
-            _ => (ErrorKind::Permanent, ""),
+            Err(_) => None,
         };
-        TransportError::new(
-            kind,
-            format!(
-                "the backend refused it: {}{hint} ({}, HTTP {})",
-                body.message,
-                body.code,
-                status.as_u16()
-            ),
-        )
+        if let Some(presigner) = presigner
+            && let Some(signed) = presigner.sign(file.clone()).await
+        {
+            return signed;
+        }
+        presigner::sign_alone(&self.api, file).await
     }
 
     async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
@@ -209,16 +123,10 @@ impl Backend {
             sku: None,
             variant: None,
         };
-        let request = PresignRequest { files: vec![file] };
         let mut resigned = false;
         loop {
-            let answer: PresignResponse = self
-                .call(Method::POST, route::PRESIGN, Some(&request), &[])
-                .await?;
-            let signed = answer.uploads.into_iter().next().ok_or_else(|| {
-                TransportError::new(ErrorKind::Server, "the backend signed nothing")
-            })?;
-            match send_signed(&self.http, &signed.request, object.body.clone().into()).await {
+            let signed = self.presign(file.clone()).await?;
+            match send_signed(&self.api.http, &signed.request, object.body.clone().into()).await {
                 // A URL that expired on the way (a stall, a slow link) is signed afresh once.
                 Err(e) if e.kind == ErrorKind::Resign && !resigned => resigned = true,
                 other => return other,
@@ -229,6 +137,7 @@ impl Backend {
     async fn head(&self, key: &str) -> TransportResult<Option<ObjectInfo>> {
         let path = path_below(&self.prefix, key)?;
         let state: ObjectState = self
+            .api
             .call(Method::GET, route::OBJECTS, None::<&()>, &[("path", path)])
             .await?;
         Ok(state.exists.then(|| ObjectInfo {
@@ -249,6 +158,7 @@ impl Backend {
             variant: None,
         };
         let answer: CreateMultipartResponse = self
+            .api
             .call(Method::POST, route::MULTIPART, Some(&request), &[])
             .await?;
         Ok(answer.upload_id)
@@ -274,13 +184,14 @@ impl Backend {
         let mut resigned = false;
         loop {
             let answer: SignPartsResponse = self
+                .api
                 .call(Method::POST, route::MULTIPART_SIGN, Some(&request), &[])
                 .await?;
             let signed = answer.parts.into_iter().next().ok_or_else(|| {
                 TransportError::new(ErrorKind::Server, "the backend signed no part")
             })?;
             let body = file_body(&range).await?;
-            let sent = match send_signed(&self.http, &signed.request, body).await {
+            let sent = match send_signed(&self.api.http, &signed.request, body).await {
                 Err(e) if e.kind == ErrorKind::Resign && !resigned => {
                     resigned = true;
                     continue;
@@ -302,6 +213,7 @@ impl Backend {
             upload_id: upload_id.to_string(),
         };
         let answer: ListPartsResponse = self
+            .api
             .call(Method::POST, route::MULTIPART_PARTS, Some(&request), &[])
             .await?;
         Ok(answer.parts.into_iter().map(ServerPart::from).collect())
@@ -326,6 +238,7 @@ impl Backend {
                 .collect(),
         };
         let answer: CompleteMultipartResponse = self
+            .api
             .call(Method::POST, route::MULTIPART_COMPLETE, Some(&request), &[])
             .await?;
         Ok(answer.etag)
@@ -334,6 +247,7 @@ impl Backend {
     async fn uploads(&self, key: &str) -> TransportResult<Vec<String>> {
         let path = path_below(&self.prefix, key)?;
         let answer: OpenUploadsResponse = self
+            .api
             .call(
                 Method::GET,
                 route::MULTIPART,
@@ -350,6 +264,7 @@ impl Backend {
             upload_id: upload_id.to_string(),
         };
         match self
+            .api
             .call::<()>(Method::POST, route::MULTIPART_ABORT, Some(&request), &[])
             .await
         {
@@ -371,6 +286,7 @@ impl Backend {
             height: Some(object.height),
         };
         let _: CompleteResponse = self
+            .api
             .call(Method::POST, route::REGISTER, Some(&request), &[])
             .await?;
         Ok(())
@@ -380,17 +296,18 @@ impl Backend {
     async fn reach(&self) -> TransportResult<()> {
         let sent = epoch_ms();
         let response = self
+            .api
             .http
-            .get(format!("{}{}", self.base, route::HEALTH))
+            .get(format!("{}{}", self.api.base, route::HEALTH))
             .send()
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| self.api.unreachable(e))?;
         if let Ok(health) = response.json::<Health>().await {
             // The backend's time was read about halfway through the round trip.
             let now = epoch_ms();
             let skew = health.time_ms - (sent + now) / 2;
             let rounding = (now - sent) / 2 + 500;
-            self.skew_ms.store(
+            self.api.skew_ms.store(
                 if skew.abs() > rounding { skew } else { 0 },
                 Ordering::Relaxed,
             );
@@ -430,7 +347,7 @@ transport_from_inherent!(Backend {
     }
 
     fn describe(&self) -> String {
-        format!("the backend at {}", self.base)
+        format!("the backend at {}", self.api.base)
     }
 
     fn clock_warning(&self) -> Option<String> {
@@ -443,33 +360,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backend_errors_are_classified_by_code() {
+    fn the_token_never_shows_in_debug_output() {
         let backend = Backend::new(
-            "http://127.0.0.1:1",
+            "http://x",
             "cu_secret",
             "products/",
             &UploadSettings::default(),
         )
         .unwrap();
-        let body = |code: &str| format!(r#"{{"code":"{code}","message":"m"}}"#);
-        let cases = [
-            (401, body(code::UNAUTHORIZED), ErrorKind::Permanent),
-            (410, body(code::UPLOAD_GONE), ErrorKind::Gone),
-            (502, body(code::UPSTREAM_UNAVAILABLE), ErrorKind::Server),
-            (503, body(code::UPSTREAM_UNAVAILABLE), ErrorKind::Throttled),
-            (502, body(code::UPSTREAM_REFUSED), ErrorKind::Permanent),
-            (500, body(code::INTERNAL), ErrorKind::Server),
-            (400, body(code::INVALID_PATH), ErrorKind::Permanent),
-            (413, body(code::BATCH_TOO_LARGE), ErrorKind::Permanent),
-            (429, "slow down".to_string(), ErrorKind::Throttled),
-            (502, "<html>".to_string(), ErrorKind::Server),
-            (404, "nope".to_string(), ErrorKind::Permanent),
-        ];
-        for (status, text, kind) in cases {
-            let e = backend.refused("/v1/x", StatusCode::from_u16(status).unwrap(), &text);
-            assert_eq!(e.kind, kind, "{status} {text}");
-            assert!(!e.message.contains("cu_secret"));
-        }
         assert!(!format!("{backend:?}").contains("cu_secret"));
     }
 
