@@ -82,6 +82,19 @@ pub enum Command {
         #[command(subcommand)]
         action: QueueAction,
     },
+    /// The workstation's backend token, kept in the OS keyring (Credential Manager, Keychain,
+    /// Secret Service); CATALOG_UPLOADER_BACKEND_TOKEN overrides it
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Store the token read from standard input (never from the command line, where other
+    /// users and the shell history could see it)
+    Set,
+    /// Remove the stored token
+    Clear,
 }
 
 #[derive(Debug, Subcommand)]

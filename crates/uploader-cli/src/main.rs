@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use uploader_core::Uploader;
-use uploader_core::config::{self, Config};
+use uploader_core::config::{self, Config, SecretStore};
 use uploader_core::store::{Store, Target};
 
-use args::{Batch, Cli, Command, QueueAction, Wait, Which};
+use args::{Batch, Cli, Command, QueueAction, TokenAction, Wait, Which};
 
 fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Token(action) => token(action),
         Command::Status { json } => {
             // Status reads the database only: it works without a bucket or network.
             let store = open_store(&config)?;
@@ -82,6 +83,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Stores or removes the backend token in the OS keyring.
+fn token(action: TokenAction) -> anyhow::Result<ExitCode> {
+    let store = config::OsKeyring;
+    match action {
+        TokenAction::Set => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let token = token.trim();
+            anyhow::ensure!(
+                !token.is_empty(),
+                "no token on standard input: `uploader token set < token.txt`, or paste it and press Enter"
+            );
+            store
+                .set(config::BACKEND_TOKEN_ENTRY, token)
+                .map_err(|e| anyhow::anyhow!("cannot store the token in the keyring: {e}"))?;
+            eprintln!("the backend token is stored in the keyring");
+        }
+        TokenAction::Clear => {
+            let removed = store
+                .delete(config::BACKEND_TOKEN_ENTRY)
+                .map_err(|e| anyhow::anyhow!("cannot reach the keyring: {e}"))?;
+            eprintln!(
+                "{}",
+                if removed {
+                    "the backend token is removed from the keyring"
+                } else {
+                    "the keyring held no backend token"
+                }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the queue until nothing is left, then reports on `ids`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, Semaphore, broadcast};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AppDirs, Config, Mode, backend_token};
+use crate::config::{AppDirs, Config, Mode, OsKeyring, backend_token};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
 use crate::pipeline::Recipe;
@@ -45,7 +45,7 @@ impl Uploader {
         let transport: Arc<dyn Transport> = match config.mode {
             Mode::Direct => Arc::new(S3Direct::from_chain(&config.s3, &config.upload).await),
             Mode::Backend => {
-                let token = backend_token(&|k| std::env::var(k).ok())?;
+                let token = backend_token(&|k| std::env::var(k).ok(), &OsKeyring)?;
                 let url = config.backend.url.as_deref().unwrap_or_default();
                 let backend = Backend::new(url, &token, &config.s3.prefix, &config.upload)
                     .map_err(|e| Error::config("backend.url", e.message))?;
@@ -53,7 +53,7 @@ impl Uploader {
             }
             Mode::Companion => {
                 // Companion itself checks no token; a proxy in front of it may.
-                let token = backend_token(&|k| std::env::var(k).ok()).ok();
+                let token = backend_token(&|k| std::env::var(k).ok(), &OsKeyring).ok();
                 let url = config.backend.url.as_deref().unwrap_or_default();
                 let companion =
                     Companion::new(url, token.as_deref(), &config.s3.prefix, &config.upload)

@@ -18,7 +18,7 @@ pub use load::{
     ConfigOverrides, ENV_BACKEND_URL, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_MODE,
     ENV_PATH_STYLE, load,
 };
-pub use secrets::{ENV_BACKEND_TOKEN, backend_token};
+pub use secrets::{BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, OsKeyring, SecretStore, backend_token};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
