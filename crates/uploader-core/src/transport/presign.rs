@@ -9,6 +9,9 @@ use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 
 use super::{ErrorKind, S3Direct, TransportError, TransportResult};
 
+/// How long an answer about the credentials' expiry is trusted.
+const EXPIRY_RECHECK: Duration = Duration::from_secs(30);
+
 /// A request signed for later: send exactly these headers, before `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presigned {
@@ -71,16 +74,31 @@ impl S3Direct {
 
     /// When the signing credentials expire (a role's session, say); `None` for keys that
     /// do not. A URL signed with them stops working then, whatever it says.
+    /// Asked of the credential chain at most every 30 s (it may call STS or the instance
+    /// metadata service), and again once the last answer is close to expiring.
     pub async fn credentials_expiry(&self) -> TransportResult<Option<SystemTime>> {
         let Some(provider) = &self.credentials else {
             return Ok(None);
         };
+        let now = SystemTime::now();
+        if let Ok(known) = self.expiry_seen.lock()
+            && let Some((expiry, asked)) = *known
+        {
+            let recent = now.duration_since(asked).unwrap_or(Duration::MAX) < EXPIRY_RECHECK;
+            let far = expiry.is_none_or(|at| at > now + EXPIRY_RECHECK);
+            if recent && far {
+                return Ok(expiry);
+            }
+        }
         let credentials = provider.provide_credentials().await.map_err(|e| {
             TransportError::new(
                 ErrorKind::Permanent,
                 format!("no AWS credentials found: {e}"),
             )
         })?;
+        if let Ok(mut known) = self.expiry_seen.lock() {
+            *known = Some((credentials.expiry(), now));
+        }
         Ok(credentials.expiry())
     }
 }

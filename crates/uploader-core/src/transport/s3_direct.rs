@@ -35,6 +35,9 @@ pub struct S3Direct {
     pub(super) stored_as: StoredAs,
     /// The chain's provider, asked when the signing keys expire; explicit keys do not.
     pub(super) credentials: Option<SharedCredentialsProvider>,
+    /// The chain's last answer about when its credentials expire, and when it was asked.
+    pub(super) expiry_seen:
+        std::sync::Mutex<Option<(Option<std::time::SystemTime>, std::time::SystemTime)>>,
 }
 
 /// An SDK config with explicit keys and the settings' region.
@@ -153,6 +156,7 @@ impl S3Direct {
                 cache_control: settings.cache_control.clone(),
             },
             credentials: None,
+            expiry_seen: std::sync::Mutex::new(None),
         }
     }
 
