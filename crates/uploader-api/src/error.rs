@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     /// One of: `unauthorized`, `bad_request`, `invalid_path`, `invalid_content_type`,
     /// `batch_too_large`, `body_too_large`, `not_uploaded`, `upload_gone`,
-    /// `upstream_unavailable`, `upstream_refused`, `internal`.
+    /// `upstream_unavailable`, `upstream_refused`, `not_found`, `internal`.
     pub code: String,
     pub message: String,
 }
@@ -34,6 +34,8 @@ pub mod code {
     pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
     /// S3 refused the backend (its keys, policy or bucket); retrying cannot help (502).
     pub const UPSTREAM_REFUSED: &str = "upstream_refused";
+    /// No such route, or not with that method (404, 405).
+    pub const NOT_FOUND: &str = "not_found";
     /// The backend itself failed (500).
     pub const INTERNAL: &str = "internal";
 }

@@ -21,17 +21,22 @@ pub struct OpenUploadsResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignPartsRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub upload_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub parts: Vec<PartToSign>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartToSign {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub part_number: u32,
     pub size: u64,
     /// Base64 CRC32C of the part; signed, so S3 refuses other bytes.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9+/]{6}==$"))]
     pub crc32c: String,
 }
 
@@ -52,7 +57,9 @@ pub struct SignedPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListPartsRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub upload_id: String,
 }
 
@@ -73,16 +80,21 @@ pub struct ListedPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompleteMultipartRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub upload_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub parts: Vec<PartDone>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartDone {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub part_number: u32,
     pub etag: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9+/]{6}==$"))]
     pub crc32c: String,
 }
 
@@ -97,6 +109,8 @@ pub struct CompleteMultipartResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AbortRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub upload_id: String,
 }

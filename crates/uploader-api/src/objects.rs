@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ObjectQuery {
     /// The path below the backend's prefix.
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 1024))]
     pub path: String,
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresignRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub files: Vec<FileToSign>,
 }
 
@@ -14,12 +15,18 @@ pub struct PresignRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileToSign {
     /// Where the file goes below the backend's prefix, e.g. `SKU123/front-large.jpg`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
     /// An `image/…` type; signed, so the object is stored with it.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+$", max_length = 100)
+    )]
     pub content_type: String,
     /// Bytes; signed, so no other length is accepted.
     pub size: u64,
     /// Lowercase hex SHA-256 of the bytes; signed, so S3 refuses any other bytes.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     /// The source file's name on the workstation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,8 +68,10 @@ pub struct SignedUpload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompleteRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub path: String,
     pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,

@@ -27,11 +27,48 @@ use crate::api;
         api::multipart::abort,
     ),
     components(schemas(uploader_api::ErrorBody)),
-    modifiers(&BearerToken)
+    modifiers(&BearerToken, &CommonErrors)
 )]
 pub struct ApiDoc;
 
 struct BearerToken;
+
+/// Errors any route can answer, added where a route does not list them itself: 400 for a
+/// malformed request, 413 for an oversize body, 500 and 502 when the backend or S3 fails.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let error = |description: &str| {
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let has_body = item.post.is_some();
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                };
+                add("400", "The request is malformed, or a field was refused");
+                if has_body {
+                    add("413", "The body is larger than the backend reads");
+                }
+                add("500", "The backend failed");
+                add("502", "S3 failed or refused the backend");
+            }
+        }
+    }
+}
 
 impl Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

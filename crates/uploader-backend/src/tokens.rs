@@ -18,7 +18,7 @@ pub struct TokenRow {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("a token named `{0}` already exists (revoke it or pick another name)")]
+    #[error("`{0}` already has a live token (revoke it first, or pick another name)")]
     NameTaken(String),
     #[error("a token name must be 1 to 100 characters")]
     BadName,
@@ -138,13 +138,18 @@ mod tests {
     }
 
     #[test]
-    fn names_are_unique_and_not_empty() {
+    fn a_workstation_has_one_live_token_and_gets_a_new_one_after_a_revoke() {
         let conn = db();
-        create(&conn, "WS-12").unwrap();
+        let old = create(&conn, "WS-12").unwrap();
         assert!(matches!(
             create(&conn, "WS-12"),
             Err(TokenError::NameTaken(_))
         ));
         assert!(matches!(create(&conn, "  "), Err(TokenError::BadName)));
+        revoke(&conn, "WS-12").unwrap();
+        let new = create(&conn, "WS-12").unwrap();
+        assert_eq!(verify(&conn, &old).unwrap(), None);
+        assert_eq!(verify(&conn, &new).unwrap().unwrap().1, "WS-12");
+        assert_eq!(list(&conn).unwrap().len(), 2);
     }
 }

@@ -1,7 +1,7 @@
 //! Every error is JSON `{code, message}`: `code` is stable for programs, `message` is for people.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uploader_api::{ErrorBody, code};
@@ -78,6 +78,12 @@ impl From<TransportError> for ApiError {
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         Self::internal(format!("database: {e}"))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::bad_request(e.body_text())
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -125,6 +125,11 @@ pub struct Caller {
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct Body<T>(pub T);
 
+/// A query string, its errors answered as `{code, message}`.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Params<T>(pub T);
+
 pub fn router(backend: Shared) -> Router {
     let authed = Router::new()
         .route("/v1/session", get(session::session))
@@ -146,9 +151,27 @@ pub fn router(backend: Shared) -> Router {
     Router::new()
         .route("/v1/health", get(health::health))
         .merge(authed)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(access_log))
         .with_state(backend)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        code::NOT_FOUND,
+        "no such route: see docs/openapi.json",
+    )
+}
+
+async fn not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        code::NOT_FOUND,
+        "this route does not take that method: see docs/openapi.json",
+    )
 }
 
 /// One line per request on stderr (the journal, under systemd): method, path without the

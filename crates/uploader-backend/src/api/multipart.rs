@@ -2,7 +2,7 @@
 //! keys; the client only sends parts, each through a URL signed just before it is sent.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use uploader_api::code;
 use uploader_api::{
@@ -13,7 +13,7 @@ use uploader_api::{
 use uploader_core::transport::{CompletedPart, Transport};
 
 use super::presign::signed_request;
-use super::{ApiError, Body, Shared, check_sha256};
+use super::{ApiError, Body, Params, Shared, check_sha256};
 use crate::keys::object_key;
 
 /// S3's limits on parts.
@@ -25,6 +25,16 @@ fn check_upload_id(id: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request("`upload_id` is empty or malformed"));
     }
     Ok(())
+}
+
+fn check_part_number(part: u32) -> Result<(), ApiError> {
+    if (1..=MAX_PART_NUMBER).contains(&part) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "part {part}: parts are numbered 1 to 10,000"
+        )))
+    }
 }
 
 /// A base64 CRC32C: 4 bytes, 8 characters.
@@ -70,7 +80,7 @@ pub async fn create(
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn open_uploads(
     State(backend): State<Shared>,
-    Query(query): Query<ObjectQuery>,
+    Params(query): Params<ObjectQuery>,
 ) -> Result<Json<OpenUploadsResponse>, ApiError> {
     let key = object_key(&backend.prefix, &query.path)?;
     let upload_ids = backend.s3.list_multipart_uploads(&key).await?;
@@ -167,6 +177,7 @@ pub async fn complete(
         return Err(ApiError::bad_request("an upload has 1 to 10,000 parts"));
     }
     for part in &request.parts {
+        check_part_number(part.part_number)?;
         check_crc32c(part.part_number, &part.crc32c)?;
     }
     let parts = request

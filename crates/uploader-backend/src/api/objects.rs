@@ -2,12 +2,12 @@
 //! it lost track of already landed.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use uploader_api::{ObjectQuery, ObjectState};
 
 use uploader_core::transport::Transport;
 
-use super::{ApiError, Shared};
+use super::{ApiError, Params, Shared};
 use crate::keys::object_key;
 
 #[utoipa::path(get, operation_id = "object_state", path = "/v1/objects", tag = "objects", security(("bearer" = [])),
@@ -18,7 +18,7 @@ use crate::keys::object_key;
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn object(
     State(backend): State<Shared>,
-    Query(query): Query<ObjectQuery>,
+    Params(query): Params<ObjectQuery>,
 ) -> Result<Json<ObjectState>, ApiError> {
     let key = object_key(&backend.prefix, &query.path)?;
     let found = backend.s3.head_object(&key).await?;
