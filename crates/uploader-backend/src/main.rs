@@ -58,10 +58,7 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     // Settings may come from a .env file: read it before clap reads the environment.
-    let env_file = std::env::args()
-        .skip_while(|a| a != "--env-file")
-        .nth(1)
-        .map(PathBuf::from);
+    let env_file = env_file_arg(std::env::args());
     let loaded = match &env_file {
         Some(path) => dotenvy::from_path(path).map_err(|e| format!("{}: {e}", path.display())),
         None => match dotenvy::dotenv() {
@@ -139,6 +136,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `--env-file PATH` or `--env-file=PATH`, looked for before clap parses anything.
+fn env_file_arg(args: impl Iterator<Item = String>) -> Option<PathBuf> {
+    let mut args = args.skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--env-file" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--env-file=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    None
+}
+
 /// Ctrl-C, or SIGTERM from systemd.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -158,5 +169,33 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_env_file_is_found_in_either_spelling() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let cases: [(&[&str], Option<&str>); 4] = [
+            (&["b", "--env-file", "x.env", "serve"], Some("x.env")),
+            (&["b", "--env-file=y.env", "serve"], Some("y.env")),
+            (&["b", "serve"], None),
+            (&["b", "serve", "--env-file"], None),
+        ];
+        for (given, want) in cases {
+            assert_eq!(
+                env_file_arg(args(given)),
+                want.map(PathBuf::from),
+                "{given:?}"
+            );
+        }
     }
 }

@@ -42,10 +42,11 @@ pub struct Settings {
     /// Content types that may be signed, comma-separated; `image/*` matches every image type.
     #[arg(long, env = "UPLOADER_CONTENT_TYPES", default_value = "image/*")]
     pub content_types: String,
-    /// Explicit keys; the AWS chain (profile, SSO, instance role) when unset.
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    /// Explicit keys, from the environment only (a flag would show in `ps`); the AWS chain
+    /// (profile, SSO, instance role) when unset.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide = true)]
     pub access_key_id: Option<String>,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide = true)]
     pub secret_access_key: Option<String>,
 }
 
