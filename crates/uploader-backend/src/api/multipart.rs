@@ -1,9 +1,9 @@
 //! Multipart uploads: the backend starts, lists, completes and aborts them with its own
 //! keys; the client only sends parts, each through a URL signed just before it is sent.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use uploader_api::code;
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CreateMultipartResponse,
@@ -13,7 +13,7 @@ use uploader_api::{
 use uploader_core::transport::{CompletedPart, Transport};
 
 use super::presign::signed_request;
-use super::{ApiError, Body, Params, Shared, check_sha256};
+use super::{ApiError, Body, Caller, Params, Shared, check_sha256};
 use crate::keys::object_key;
 
 /// S3's limits on parts.
@@ -96,6 +96,7 @@ pub async fn open_uploads(
         (status = 413, description = "Too many parts at once", body = uploader_api::ErrorBody)))]
 pub async fn sign(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Body(request): Body<SignPartsRequest>,
 ) -> Result<Json<SignPartsResponse>, ApiError> {
     let key = object_key(&backend.prefix, &request.path)?;
@@ -133,6 +134,7 @@ pub async fn sign(
             request: signed_request(signed),
         });
     }
+    eprintln!("signed {} parts for {}", parts.len(), caller.name);
     Ok(Json(SignPartsResponse { parts }))
 }
 
