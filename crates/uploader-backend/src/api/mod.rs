@@ -211,12 +211,7 @@ async fn authenticate(
     Ok(next.run(request).await)
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn epoch_ms(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::db::epoch_ms;
 
 /// A lowercase hex SHA-256, or a 400 naming the field.
 pub fn check_sha256(field: &str, value: &str) -> Result<(), ApiError> {

@@ -29,11 +29,15 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// Milliseconds since the Unix epoch.
+pub fn epoch_ms(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+pub fn now_ms() -> i64 {
+    epoch_ms(SystemTime::now())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use uploader_api::{ErrorBody, code};
 
 use super::super::error::causes;
 use super::super::{ErrorKind, TransportError, TransportResult};
-use super::epoch_ms;
+use crate::clock::{Clock, SystemClock};
 
 pub(super) struct Api {
     pub(super) http: reqwest::Client,
@@ -76,7 +76,7 @@ impl Api {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         // `Date` has whole seconds: only a larger difference than that rounding is kept.
-        let skew = theirs - epoch_ms();
+        let skew = theirs - SystemClock.now_ms();
         if skew.abs() > 1_500 {
             self.skew_ms.store(skew, Ordering::Relaxed);
         } else {

@@ -3,14 +3,13 @@
 //! completes and aborts multipart uploads with its own keys; only bytes go straight to S3.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::Method;
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CompleteRequest,
     CompleteResponse, CreateMultipartResponse, FileToSign, Health, ListPartsRequest,
-    ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, Session,
-    SignPartsRequest, SignPartsResponse, route,
+    ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, SignPartsRequest,
+    SignPartsResponse, route,
 };
 
 mod api;
@@ -27,6 +26,7 @@ use super::{
     BoxFuture, CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, Registration,
     ServerPart, TransportError, TransportResult,
 };
+use crate::clock::{Clock, SystemClock};
 use crate::config::UploadSettings;
 
 /// A clock difference below this is not worth a word.
@@ -78,21 +78,9 @@ impl Backend {
         })
     }
 
-    /// The backend's clock minus this computer's, once it has answered.
-    pub fn clock_skew(&self) -> Duration {
-        Duration::from_millis(self.api.skew_ms.load(Ordering::Relaxed).unsigned_abs())
-    }
-
     /// The clock difference in words, when it is large enough to matter to a person.
     pub fn clock_skew_warning(&self) -> Option<String> {
         skew_warning(self.api.skew_ms.load(Ordering::Relaxed))
-    }
-
-    /// What the backend says this workstation's token may do.
-    pub async fn session(&self) -> TransportResult<Session> {
-        self.api
-            .call(Method::GET, route::SESSION, None::<&()>, &[])
-            .await
     }
 
     /// Signs a whole object in the next batch (or alone, outside a runtime's task).
@@ -294,7 +282,7 @@ impl Backend {
 
     /// Health needs no token: an answer means the backend is reachable. Its clock is noted.
     async fn reach(&self) -> TransportResult<()> {
-        let sent = epoch_ms();
+        let sent = SystemClock.now_ms();
         let response = self
             .api
             .http
@@ -304,7 +292,7 @@ impl Backend {
             .map_err(|e| self.api.unreachable(e))?;
         if let Ok(health) = response.json::<Health>().await {
             // The backend's time was read about halfway through the round trip.
-            let now = epoch_ms();
+            let now = SystemClock.now_ms();
             let skew = health.time_ms - (sent + now) / 2;
             let rounding = (now - sent) / 2 + 500;
             self.api.skew_ms.store(
@@ -332,13 +320,6 @@ fn skew_warning(skew_ms: i64) -> Option<String> {
         "this computer's clock is {amount} {side} the backend's: uploads still work (the \
          backend signs them), but set the clock right"
     ))
-}
-
-fn epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 transport_from_inherent!(Backend {
