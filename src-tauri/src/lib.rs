@@ -39,6 +39,7 @@ pub fn run() {
                     eprintln!("cannot queue the files given on the command line: {e}");
                 }
                 tauri::async_runtime::spawn(uploader.clone().run_forever());
+                tauri::async_runtime::spawn(uploader.clone().outbox_forever());
             }
             app.manage(state);
             Ok(())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     /// One of: `unauthorized`, `bad_request`, `invalid_path`, `invalid_content_type`,
     /// `batch_too_large`, `body_too_large`, `not_uploaded`, `upload_gone`,
-    /// `upstream_unavailable`, `upstream_refused`, `not_found`, `internal`.
+    /// `upstream_unavailable`, `upstream_refused`, `not_found`, `id_conflict`, `internal`.
     pub code: String,
     pub message: String,
 }
@@ -36,6 +36,8 @@ pub mod code {
     pub const UPSTREAM_REFUSED: &str = "upstream_refused";
     /// No such route, or not with that method (404, 405).
     pub const NOT_FOUND: &str = "not_found";
+    /// A deletion id already used for another path; refused per deletion.
+    pub const ID_CONFLICT: &str = "id_conflict";
     /// The backend itself failed (500).
     pub const INTERNAL: &str = "internal";
 }

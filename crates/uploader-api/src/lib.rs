@@ -2,12 +2,14 @@
 //! shared by the reference backend and the app, so neither can drift from the other. The
 //! OpenAPI file (`docs/openapi.json`) is generated from these with the `openapi` feature.
 
+pub mod deletions;
 pub mod error;
 pub mod multipart;
 pub mod objects;
 pub mod session;
 pub mod uploads;
 
+pub use deletions::*;
 pub use error::{ErrorBody, code};
 pub use multipart::*;
 pub use objects::*;
@@ -26,4 +28,6 @@ pub mod route {
     pub const MULTIPART_PARTS: &str = "/v1/uploads/multipart/parts";
     pub const MULTIPART_COMPLETE: &str = "/v1/uploads/multipart/complete";
     pub const MULTIPART_ABORT: &str = "/v1/uploads/multipart/abort";
+    pub const DELETIONS: &str = "/v1/deletions";
+    pub const DELETION_STATS: &str = "/v1/deletions/stats";
 }

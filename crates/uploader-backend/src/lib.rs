@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod db;
+pub mod deletions;
 pub mod keys;
 pub mod openapi;
 pub mod settings;
@@ -26,6 +27,7 @@ pub async fn backend(settings: &Settings, database: &Path) -> anyhow::Result<api
         expiry: settings.presign_expiry(),
         max_batch: settings.max_batch,
         content_types: settings.content_types(),
+        deletion_max_attempts: settings.deletion_max_attempts,
     }))
 }
 

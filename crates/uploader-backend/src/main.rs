@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use uploader_backend::deletions::{self, WorkerSettings};
 use uploader_backend::{Settings, db, openapi, settings, tokens};
 
 #[derive(Parser)]
@@ -30,14 +31,41 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Run the deletion worker in this process too.
+        #[arg(long)]
+        worker: bool,
         #[command(flatten)]
         settings: Box<Settings>,
+        #[command(flatten)]
+        worker_settings: WorkerSettings,
     },
+    /// Drain the deletion queue against S3 until stopped (SIGTERM, Ctrl-C): the deletion
+    /// worker service. The batch in flight is finished first.
+    Worker {
+        #[command(flatten)]
+        settings: Box<Settings>,
+        #[command(flatten)]
+        worker_settings: WorkerSettings,
+    },
+    /// The deletion queue.
+    #[command(subcommand)]
+    Deletions(DeletionsCommand),
     /// Workstation tokens.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Print the API's OpenAPI description.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum DeletionsCommand {
+    /// Backlog and average attempts (the monitoring query), rows out of attempts, rows
+    /// processed, as JSON.
+    Stats,
+    /// Rows out of attempts, with their last error: id, key, attempts, error.
+    Dead,
+    /// Give rows out of attempts (all, or those named) a fresh start.
+    Retry { ids: Vec<String> },
 }
 
 #[derive(Subcommand)]
@@ -114,12 +142,72 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Serve { listen, settings } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+        Command::Deletions(command) => {
+            let mut conn = db::open(&database)?;
+            match command {
+                DeletionsCommand::Stats => {
+                    let stats = deletions::stats(&conn)?;
+                    println!("{}", serde_json::to_string_pretty(&stats)?);
+                }
+                DeletionsCommand::Dead => {
+                    let mut stmt = conn.prepare(
+                        "SELECT id, s3_key, attempts, COALESCE(last_error, '') FROM s3_deletion_queue
+                         WHERE attempts >= max_attempts ORDER BY created_at",
+                    )?;
+                    let rows = stmt.query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })?;
+                    for row in rows {
+                        let (id, key, attempts, error) = row?;
+                        println!("{id}\t{key}\t{attempts}\t{error}");
+                    }
+                }
+                DeletionsCommand::Retry { ids } => {
+                    let n = deletions::retry_dead(&mut conn, &ids, db::now_ms())?;
+                    eprintln!("{n} deletions will be tried again");
+                }
+            }
+            Ok(())
+        }
+        Command::Worker {
+            settings,
+            worker_settings,
+        } => {
+            let runtime = runtime()?;
+            runtime.block_on(async move {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    eprintln!("stopping after the batch in flight");
+                    let _ = stop.send(true);
+                });
+                deletions::run_worker(&settings, &worker_settings, &database, stopped).await
+            })
+        }
+        Command::Serve {
+            listen,
+            worker,
+            settings,
+            worker_settings,
+        } => {
+            let runtime = runtime()?;
             runtime.block_on(async move {
                 let backend = uploader_backend::backend(&settings, &database).await?;
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let drain = if worker {
+                    worker_settings.check()?;
+                    let (settings, database) = (settings.clone(), database.clone());
+                    Some(tokio::spawn(async move {
+                        deletions::run_worker(&settings, &worker_settings, &database, stopped).await
+                    }))
+                } else {
+                    None
+                };
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -129,11 +217,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     settings.bucket,
                     settings.prefix
                 );
-                uploader_backend::serve(listener, backend, shutdown_signal()).await?;
+                uploader_backend::serve(listener, backend, async move {
+                    shutdown_signal().await;
+                    let _ = stop.send(true);
+                })
+                .await?;
+                if let Some(drain) = drain {
+                    drain.await??;
+                }
                 Ok(())
             })
         }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// `--env-file PATH` or `--env-file=PATH`, looked for before clap parses anything.

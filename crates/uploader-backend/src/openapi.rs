@@ -11,7 +11,7 @@ use crate::api;
 #[openapi(
     info(
         title = "Catalog Uploader backend",
-        description = "Presigns uploads for workstations that hold no AWS keys, and registers what they uploaded. Every error is JSON `{code, message}`."
+        description = "Presigns uploads for workstations that hold no AWS keys, registers what they uploaded, and queues their deletions. Every error is JSON `{code, message}`."
     ),
     paths(
         api::health::health,
@@ -25,6 +25,8 @@ use crate::api;
         api::multipart::parts,
         api::multipart::complete,
         api::multipart::abort,
+        api::deletions::queue,
+        api::deletions::deletion_stats,
     ),
     components(schemas(uploader_api::ErrorBody)),
     modifiers(&BearerToken, &CommonErrors)

@@ -42,6 +42,10 @@ pub struct Settings {
     /// Content types that may be signed, comma-separated; `image/*` matches every image type.
     #[arg(long, env = "UPLOADER_CONTENT_TYPES", default_value = "image/*")]
     pub content_types: String,
+    /// Attempts each queued deletion gets; a row out of attempts stays in the queue, with its
+    /// last error, until retried.
+    #[arg(long, env = "UPLOADER_DELETION_MAX_ATTEMPTS", default_value_t = 10)]
+    pub deletion_max_attempts: u32,
     /// Explicit keys, from the environment only (a flag would show in `ps`); the AWS chain
     /// (profile, SSO, instance role) when unset.
     #[arg(long, env = "AWS_ACCESS_KEY_ID", hide = true)]
@@ -92,6 +96,9 @@ impl Settings {
         }
         if self.max_batch == 0 || self.max_batch > 1000 {
             anyhow::bail!("UPLOADER_MAX_BATCH must be 1 to 1000");
+        }
+        if !(1..=100).contains(&self.deletion_max_attempts) {
+            anyhow::bail!("UPLOADER_DELETION_MAX_ATTEMPTS must be 1 to 100");
         }
         if self.content_types().is_empty() {
             anyhow::bail!("UPLOADER_CONTENT_TYPES is empty: name at least one type, e.g. image/*");

@@ -31,6 +31,7 @@ fn settings(s3: &S3Server, expiry_secs: u64) -> Settings {
         presign_expiry_secs: expiry_secs,
         max_batch: 10,
         content_types: "image/*".into(),
+        deletion_max_attempts: 3,
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(SECRET_KEY.into()),
     }
@@ -180,9 +181,11 @@ fn every_route_but_health_refuses_a_missing_wrong_or_revoked_token() {
         "/v1/uploads/multipart/parts",
         "/v1/uploads/multipart/complete",
         "/v1/uploads/multipart/abort",
+        "/v1/deletions",
     ];
     let gets = [
         "/v1/session",
+        "/v1/deletions/stats",
         "/v1/objects?path=a",
         "/v1/uploads/multipart?path=a",
     ];
@@ -480,4 +483,120 @@ fn the_apps_transport_signs_a_burst_in_batches_and_a_bad_file_fails_alone() {
     }
     let keys = h.rt.block_on(h.s3.keys());
     assert_eq!(keys.len(), 19, "{keys:?}");
+}
+
+fn deletion(id: &str, path: &str) -> Value {
+    json!({"id": id, "path": path, "reason": "test", "requested_at_ms": 1})
+}
+
+fn uuid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+#[test]
+fn deletions_are_queued_once_per_id_and_bad_ones_are_refused_alone() {
+    let h = Harness::start();
+    let batch = json!({"deletions": [
+        deletion(&uuid(1), "SKU1/a.jpg"),
+        deletion(&uuid(2), "../etc/passwd"),
+        deletion("not-a-uuid", "SKU1/b.jpg"),
+        deletion(&uuid(3), "SKU1/c.jpg"),
+    ]});
+    let (status, receipt) = h.post("/v1/deletions", &batch);
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["accepted"], json!([uuid(1), uuid(3)]));
+    let refused: Vec<(&str, &str)> = receipt["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (uuid(2).as_str(), "invalid_path"),
+            ("not-a-uuid", "bad_request")
+        ]
+    );
+    // The same batch again (its answer was lost, say): accepted, nothing added.
+    let (_, again) = h.post("/v1/deletions", &batch);
+    assert_eq!(again["accepted"], receipt["accepted"]);
+    // An id reused for another path is refused.
+    let (_, conflict) = h.post(
+        "/v1/deletions",
+        &json!({"deletions": [deletion(&uuid(1), "SKU9/z.jpg")]}),
+    );
+    assert_eq!(conflict["refused"][0]["code"], "id_conflict");
+    let conn = db::open(&h.db_path).unwrap();
+    let keys: Vec<String> = conn
+        .prepare("SELECT s3_key FROM s3_deletion_queue ORDER BY s3_key")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(keys, ["products/SKU1/a.jpg", "products/SKU1/c.jpg"]);
+    let workstation: String = conn
+        .query_row(
+            "SELECT DISTINCT workstation FROM s3_deletion_queue",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(workstation, "WS-12");
+}
+
+#[test]
+fn more_than_a_thousand_deletions_in_one_request_get_413() {
+    let h = Harness::start();
+    let many: Vec<Value> = (0..1001).map(|n| deletion(&uuid(n), "a.jpg")).collect();
+    let (status, body) = h.post("/v1/deletions", &json!({ "deletions": many }));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("batch_too_large"))
+    );
+    let (status, _) = h.post("/v1/deletions", &json!({ "deletions": [] }));
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn the_monitoring_query_runs_unchanged_and_agrees_with_the_stats_endpoint() {
+    let h = Harness::start();
+    let batch: Vec<Value> = (0..5)
+        .map(|n| deletion(&uuid(n), &format!("S/{n}.jpg")))
+        .collect();
+    h.post("/v1/deletions", &json!({ "deletions": batch }));
+    let conn = db::open(&h.db_path).unwrap();
+    // Some attempts used, one row out of attempts, one processed.
+    conn.execute_batch(&format!(
+        "UPDATE s3_deletion_queue SET attempts = 1 WHERE id = '{}';
+         UPDATE s3_deletion_queue SET attempts = 2 WHERE id = '{}';
+         UPDATE s3_deletion_queue SET attempts = max_attempts, last_error = 'AccessDenied' WHERE id = '{}';
+         INSERT INTO s3_deletion_history SELECT id, s3_key, reason, workstation, requested_at, attempts,
+                max_attempts, last_error, created_at, 1 FROM s3_deletion_queue WHERE id = '{}';
+         DELETE FROM s3_deletion_queue WHERE id = '{}';",
+        uuid(0),
+        uuid(1),
+        uuid(2),
+        uuid(3),
+        uuid(3)
+    ))
+    .unwrap();
+    // The company guide's query, character for character.
+    let (backlog, avg): (i64, Option<f64>) = conn
+        .query_row(
+            "SELECT COUNT(*) as backlog, AVG(attempts) as avg_attempts FROM s3_deletion_queue WHERE attempts < max_attempts;",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let (status, stats) = h.get_as(Some(&h.token), "/v1/deletions/stats");
+    assert_eq!(status, 200);
+    assert_eq!((backlog, avg), (3, Some(1.0)));
+    assert_eq!(stats["backlog"], json!(backlog));
+    assert_eq!(stats["avg_attempts"], json!(avg));
+    assert_eq!(
+        (stats["dead"].as_u64(), stats["processed"].as_u64()),
+        (Some(1), Some(1))
+    );
 }

@@ -58,6 +58,36 @@ pub enum Command {
         /// to PREFIX/SKU/FILE-NAME, without the image pipeline
         #[arg(long)]
         as_is: bool,
+        /// Replace the SKU's photos: once a file is uploaded, its SKU's images from earlier
+        /// batches are deleted (through the deletion outbox)
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Delete objects: each key goes into the local deletion outbox first, then to S3
+    /// (direct mode) or the backend's deletion queue (backend mode). Offline, the deletions
+    /// wait and are sent later (`uploader outbox sync`, or the app)
+    Delete {
+        /// Object keys, e.g. products/SKU1/front-large.jpg
+        keys: Vec<String>,
+        /// Keys from a file, one per line (`-` for standard input)
+        #[arg(long, value_name = "FILE")]
+        keys_from: Option<PathBuf>,
+        /// Remove these uploaded images (job ids): all their variants
+        #[arg(long = "job", value_name = "ID")]
+        jobs: Vec<i64>,
+        /// Only record the deletions; send them later
+        #[arg(long)]
+        no_send: bool,
+        /// Stop trying to send after the server has been unreachable this many seconds
+        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+        offline_timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The local deletion outbox
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
     },
     /// Resize photos into the configured variants in a folder, without uploading.
     /// Exits 0 only if every file was processed.
@@ -86,6 +116,36 @@ pub enum Command {
     /// Secret Service); CATALOG_UPLOADER_BACKEND_TOKEN overrides it
     #[command(subcommand)]
     Token(TokenAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List deletions with their state, attempts and last error, oldest first
+    List {
+        /// Only rows in this state (pending, sending, synced, done, dead)
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many rows
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send every due deletion now (exit 1 if the server could not be reached)
+    Sync {
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        offline_timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give deletions out of attempts (all, or the ids given) a fresh start
+    Retry { ids: Vec<String> },
+    /// The local backlog and, in backend mode, the backend queue's figures; an alert above
+    /// outbox.alert_threshold
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

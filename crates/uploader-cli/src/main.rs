@@ -1,6 +1,7 @@
 //! `uploader`: Catalog Uploader without a window, for servers, scripts and CI.
 
 mod args;
+mod outbox;
 mod process;
 mod progress;
 mod report;
@@ -39,14 +40,20 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config: Config = config::load(&cli.overrides(), &|k| std::env::var(k).ok())?;
     match cli.command {
-        Command::Upload { batch, wait, as_is } => {
+        Command::Upload {
+            batch,
+            wait,
+            as_is,
+            replace,
+        } => {
             let Batch { sku, json, paths } = batch;
             let uploader = Uploader::open(config).await?;
-            let done = if as_is {
-                uploader.enqueue_as_is(&paths, sku.as_deref())?
-            } else {
-                uploader.enqueue(&paths, sku.as_deref())?
+            let options = uploader_core::EnqueueOptions {
+                sku: sku.as_deref(),
+                as_is,
+                replace,
             };
+            let done = uploader.enqueue_with(&paths, &options)?;
             // Only the ids are kept while the queue runs: memory stays flat in batch size.
             let ids = done.ids;
             drain(&uploader, &ids, json, wait).await
@@ -76,6 +83,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Token(action) => token(action),
+        Command::Delete {
+            keys,
+            keys_from,
+            jobs,
+            no_send,
+            offline_timeout,
+            json,
+        } => {
+            let request = outbox::DeleteRequest {
+                keys,
+                keys_from,
+                jobs,
+                no_send,
+                offline_timeout,
+                json,
+            };
+            outbox::delete(config, request).await
+        }
+        Command::Outbox { action } => {
+            let store = open_store(&config)?;
+            outbox::outbox(config, &store, action).await
+        }
         Command::Status { json } => {
             // Status reads the database only: it works without a bucket or network.
             let store = open_store(&config)?;

@@ -167,6 +167,7 @@ mod tests {
                 source_size: 1,
                 source_mtime: 1,
                 as_is: false,
+                replaces: false,
             })
             .collect();
         let ids: Vec<i64> = store.enqueue("t", &jobs, 3).unwrap().added;

@@ -44,6 +44,10 @@ pub enum Error {
     #[error("no batch {0}")]
     NoSuchBatch(i64),
 
+    /// An image that cannot be removed (not uploaded, say).
+    #[error("job {job} cannot be removed: {why}")]
+    NotRemovable { job: i64, why: String },
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -77,6 +81,7 @@ impl Error {
             Error::NoSuchJob(_) => "no_such_job",
             Error::LeaseLost(_) => "lease_lost",
             Error::NoSuchBatch(_) => "no_such_batch",
+            Error::NotRemovable { .. } => "not_removable",
             Error::Io { .. } => "io",
         }
     }

@@ -20,6 +20,8 @@ pub enum Event {
     BatchProgress(crate::queue::BatchProgress),
     /// The server became unreachable (uploads wait, no attempt is counted) or reachable again.
     Connectivity { online: bool },
+    /// The deletion outbox changed: how many rows are in each state.
+    Outbox(crate::store::OutboxCounts),
 }
 
 /// A broadcast bus; a subscriber that falls behind loses old events, never blocks the core.

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod deletion;
 pub mod error;
 pub mod events;
 pub mod heap;
@@ -18,4 +19,4 @@ pub mod transport;
 mod uploader;
 
 pub use error::{Error, Result};
-pub use uploader::Uploader;
+pub use uploader::{EnqueueOptions, Uploader};

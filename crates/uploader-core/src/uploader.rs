@@ -26,6 +26,8 @@ pub struct Uploader {
     pub(crate) naming: Naming,
     pub(crate) staging: PathBuf,
     pub(crate) wake: Notify,
+    /// Wakes the outbox's sender when a deletion is recorded.
+    pub(crate) outbox_wake: Notify,
     /// This process's lease owner id.
     pub(crate) owner: String,
     /// Held while this process is the data dir's runner; `None` if another process runs it.
@@ -82,6 +84,7 @@ impl Uploader {
             .clone()
             .ok_or_else(|| Error::config("data_dir", "not set"))?;
         let store = Store::open(&AppDirs::database(&data_dir), clock)?;
+        store.set_outbox_max_attempts(config.outbox.max_attempts);
         let runner_lock = runner_lock(&data_dir)?;
         let throttle = config
             .upload
@@ -93,6 +96,7 @@ impl Uploader {
             recipe: Arc::new(Recipe::from_config(&config)),
             events: EventBus::new(),
             wake: Notify::new(),
+            outbox_wake: Notify::new(),
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             runner_lock,
             requests: Arc::new(Semaphore::new(config.upload.concurrency)),
@@ -136,21 +140,47 @@ impl Uploader {
     /// work starts. `sku` applies to all of them; otherwise each file's SKU is read from its
     /// name. A file already recorded unchanged is not recorded twice.
     pub fn enqueue(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Enqueued> {
-        self.record(crate::intake::expand(paths), paths, sku, false)
+        self.enqueue_with(
+            paths,
+            &EnqueueOptions {
+                sku,
+                ..EnqueueOptions::default()
+            },
+        )
+    }
+
+    /// Like [`Uploader::enqueue`], with every option.
+    pub fn enqueue_with(
+        &self,
+        paths: &[PathBuf],
+        options: &EnqueueOptions<'_>,
+    ) -> Result<Enqueued> {
+        let files = if options.as_is {
+            crate::intake::expand_all(paths)
+        } else {
+            crate::intake::expand(paths)
+        };
+        self.record(files, paths, options)
     }
 
     /// Like [`Uploader::enqueue`] for files uploaded byte for byte, not through the image
     /// pipeline, to `{prefix}{sku}/{file name}`; folders give all their files.
     pub fn enqueue_as_is(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Enqueued> {
-        self.record(crate::intake::expand_all(paths), paths, sku, true)
+        self.enqueue_with(
+            paths,
+            &EnqueueOptions {
+                sku,
+                as_is: true,
+                replace: false,
+            },
+        )
     }
 
     fn record(
         &self,
         files: Vec<PathBuf>,
         paths: &[PathBuf],
-        sku: Option<&str>,
-        as_is: bool,
+        options: &EnqueueOptions<'_>,
     ) -> Result<Enqueued> {
         let label = match paths {
             [one] => one.display().to_string(),
@@ -160,14 +190,15 @@ impl Uploader {
         let job = |source_path: &PathBuf| {
             let meta = std::fs::metadata(source_path).ok();
             NewJob {
-                sku: self.naming.sku(source_path, sku),
+                sku: self.naming.sku(source_path, options.sku),
                 source_size: meta.as_ref().map_or(0, |m| m.len()),
                 source_mtime: meta
                     .and_then(|m| m.modified().ok())
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                     .map_or(0, |d| d.as_millis() as i64),
                 source_path: source_path.clone(),
-                as_is,
+                as_is: options.as_is,
+                replaces: options.replace,
             }
         };
         let done = self.store.enqueue(
@@ -189,6 +220,17 @@ impl Uploader {
     pub fn wake(&self) {
         self.wake.notify_one();
     }
+}
+
+/// How files are queued.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnqueueOptions<'a> {
+    /// The SKU of every file; otherwise each file's SKU is read from its name.
+    pub sku: Option<&'a str>,
+    /// Uploaded byte for byte, not through the image pipeline.
+    pub as_is: bool,
+    /// Once a file is uploaded, its SKU's images from earlier batches are deleted.
+    pub replace: bool,
 }
 
 /// One runner per data dir: the lock is released by the OS when the process dies, so the
@@ -437,6 +479,7 @@ mod tests {
                 Event::JobAdded(j) | Event::JobChanged(j) => j.state.to_string(),
                 Event::Progress { .. } => "progress".into(),
                 Event::Connectivity { online } => format!("online {online}"),
+                Event::Outbox(counts) => format!("outbox {}", counts.backlog()),
                 Event::BatchProgress(p) => {
                     format!("batch {}/{}", p.totals.uploaded, p.totals.files)
                 }

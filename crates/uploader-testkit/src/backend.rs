@@ -10,6 +10,8 @@ use crate::{S3Server, bins, free_ports, http_answers};
 pub struct BackendServer {
     child: Child,
     dir: tempfile::TempDir,
+    /// The S3 server's settings, for workers started later.
+    s3_env: Vec<(&'static str, String)>,
     pub url: String,
     /// A live workstation token.
     pub token: String,
@@ -70,6 +72,7 @@ impl BackendServer {
         let mut server = BackendServer {
             child,
             dir,
+            s3_env: s3.env(),
             url: format!("http://127.0.0.1:{port}"),
             token,
         };
@@ -128,6 +131,80 @@ impl BackendServer {
             ("CATALOG_UPLOADER_BACKEND_URL", self.url.clone()),
             ("CATALOG_UPLOADER_BACKEND_TOKEN", self.token.clone()),
         ]
+    }
+}
+
+/// A deletion worker (`uploader-backend worker`) on the backend's database. Dropping it
+/// kills the process.
+pub struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl BackendServer {
+    /// Starts a deletion worker on this backend's database that deletes through `endpoint`,
+    /// with extra settings such as `("UPLOADER_DELETION_LEASE_SECS", "1")`. Its output goes
+    /// to `worker-N.log` in the backend's dir.
+    pub fn start_worker(&self, endpoint: &str, settings: &[(&str, &str)]) -> WorkerProcess {
+        let bin = bins::binary("uploader-backend", "uploader-backend");
+        let n = std::fs::read_dir(self.dir.path())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        let log = self.dir.path().join(format!("worker-{n}.log"));
+        let file = std::fs::File::create(&log).expect("worker log");
+        let child = Command::new(&bin)
+            .env_clear()
+            .envs(self.s3_env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .envs(settings.iter().copied())
+            .arg("--database")
+            .arg(self.database())
+            .arg("worker")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("worker log"))
+            .stderr(file)
+            .spawn()
+            .expect("run uploader-backend worker");
+        WorkerProcess { child, log }
+    }
+}
+
+impl WorkerProcess {
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM (what systemd sends), then waits for the process to exit; its exit status.
+    #[cfg(unix)]
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -13,11 +13,13 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 mod backend;
 mod bins;
 mod companion;
+pub mod delete_faults;
 pub mod proxy;
 
-pub use backend::{BackendServer, Registered};
+pub use backend::{BackendServer, Registered, WorkerProcess};
 pub use bins::binary;
 pub use companion::CompanionServer;
+pub use delete_faults::DeleteFaults;
 pub use proxy::{FaultProxy, Faults};
 
 pub const ACCESS_KEY: &str = "testkit-access-key";
@@ -200,6 +202,38 @@ impl S3Server {
                 )
             })
             .collect()
+    }
+
+    /// Puts a small object at each key, 32 at a time.
+    pub async fn put_many(&self, keys: &[String]) {
+        let client = self.client();
+        let mut tasks = tokio::task::JoinSet::new();
+        for key in keys {
+            if tasks.len() >= 32 {
+                tasks.join_next().await;
+            }
+            let (client, bucket, key) = (client.clone(), self.bucket.clone(), key.clone());
+            tasks.spawn(async move {
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .body(aws_sdk_s3::primitives::ByteStream::from(
+                        key.clone().into_bytes(),
+                    ))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "cannot put {key}: {}",
+                            aws_sdk_s3::error::DisplayErrorContext(e)
+                        )
+                    });
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("put task");
+        }
     }
 
     /// Every key in the bucket, sorted.

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, shared state, and the bearer-token gate in front of all but health.
 
 pub(crate) mod complete;
+pub(crate) mod deletions;
 mod error;
 pub(crate) mod health;
 pub(crate) mod multipart;
@@ -39,6 +40,8 @@ pub struct Backend {
     pub max_batch: usize,
     /// Content types that may be signed: `image/*` matches every image type.
     pub content_types: Vec<String>,
+    /// Attempts each queued deletion gets before it stays for a person to look at.
+    pub deletion_max_attempts: u32,
 }
 
 pub type Shared = Arc<Backend>;
@@ -144,6 +147,8 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/uploads/multipart/parts", post(multipart::parts))
         .route("/v1/uploads/multipart/complete", post(multipart::complete))
         .route("/v1/uploads/multipart/abort", post(multipart::abort))
+        .route("/v1/deletions", post(deletions::queue))
+        .route("/v1/deletions/stats", get(deletions::deletion_stats))
         .route_layer(middleware::from_fn_with_state(
             backend.clone(),
             authenticate,

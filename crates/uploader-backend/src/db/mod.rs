@@ -1,11 +1,14 @@
-//! The backend's own SQLite database: tokens and registered uploads.
+//! The backend's own SQLite database: tokens, registered uploads and the deletion queue.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_backend.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_backend.sql"),
+    include_str!("migrations/0002_deletions.sql"),
+];
 
 /// Opens (creating if needed) and migrates the database at `path`.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -61,6 +64,15 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(tables, ["tokens", "uploads"]);
+        assert_eq!(
+            tables,
+            [
+                "deletion_workers",
+                "s3_deletion_history",
+                "s3_deletion_queue",
+                "tokens",
+                "uploads"
+            ]
+        );
     }
 }

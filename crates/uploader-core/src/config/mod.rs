@@ -28,6 +28,7 @@ pub struct Config {
     pub mode: Mode,
     pub s3: S3Settings,
     pub backend: BackendSettings,
+    pub outbox: OutboxSettings,
     pub naming: NamingSettings,
     pub upload: UploadSettings,
     pub limits: LimitSettings,
@@ -97,6 +98,57 @@ impl std::str::FromStr for Mode {
 pub struct BackendSettings {
     /// e.g. `https://uploads.example.com`
     pub url: Option<String>,
+}
+
+/// The deletion outbox: how hard a deletion is tried, and when its backlog is alarming.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Failed attempts after which a deletion stays `dead` until retried.
+    pub max_attempts: u32,
+    /// The wait after a deletion's first failure; it doubles with each attempt.
+    pub retry_base_secs: f64,
+    /// No wait between attempts is longer.
+    pub retry_max_secs: f64,
+    /// Above this many deletions waiting (here, or in the backend's queue) the app alerts.
+    pub alert_threshold: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            retry_base_secs: 5.0,
+            retry_max_secs: 3600.0,
+            alert_threshold: 100,
+        }
+    }
+}
+
+impl OutboxSettings {
+    pub fn backoff(&self) -> crate::queue::Backoff {
+        crate::queue::Backoff {
+            base: std::time::Duration::from_secs_f64(self.retry_base_secs),
+            cap: std::time::Duration::from_secs_f64(self.retry_max_secs),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(1..=100).contains(&self.max_attempts) {
+            return Err(Error::config(
+                "outbox.max_attempts",
+                format!("must be between 1 and 100, not {}", self.max_attempts),
+            ));
+        }
+        let secs_ok = |v: f64| v.is_finite() && (0.01..=86_400.0).contains(&v);
+        if !secs_ok(self.retry_base_secs) || !secs_ok(self.retry_max_secs) {
+            return Err(Error::config(
+                "outbox.retry_base_secs",
+                "retry_base_secs and retry_max_secs must be between 0.01 and 86400 seconds",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -288,6 +340,7 @@ impl Default for Config {
             mode: Mode::Direct,
             s3: S3Settings::default(),
             backend: BackendSettings::default(),
+            outbox: OutboxSettings::default(),
             naming: NamingSettings::default(),
             upload: UploadSettings::default(),
             limits: LimitSettings::default(),
@@ -372,6 +425,7 @@ impl Config {
             Mode::Direct => self.validate_bucket()?,
             Mode::Backend | Mode::Companion => self.validate_backend()?,
         }
+        self.outbox.validate()?;
         if let Some(endpoint) = &self.s3.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
         {

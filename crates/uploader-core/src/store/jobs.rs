@@ -21,6 +21,8 @@ pub struct NewJob {
     pub source_mtime: Millis,
     /// Uploaded byte for byte instead of through the image pipeline.
     pub as_is: bool,
+    /// Once uploaded, the SKU's images from earlier batches are removed.
+    pub replaces: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,14 +144,17 @@ impl Store {
                 .one(
                     "SELECT id, state FROM jobs WHERE source_path = ?1 AND sku = ?2
                        AND source_size = ?3 AND source_mtime = ?4 AND as_is = ?5
-                       AND state <> 'cancelled'
+                       AND state <> 'cancelled' AND replaces = ?6
+                       AND NOT EXISTS (SELECT 1 FROM variants v
+                                       WHERE v.job_id = jobs.id AND v.removed_at IS NOT NULL)
                      ORDER BY id DESC LIMIT 1",
                     params![
                         path,
                         job.sku,
                         job.source_size as i64,
                         job.source_mtime,
-                        job.as_is
+                        job.as_is,
+                        job.replaces
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -164,8 +169,9 @@ impl Store {
                 None => {
                     tx.run(
                         "INSERT INTO jobs (batch_id, source_path, source_size, source_mtime, sku,
-                                           state, max_attempts, created_at, updated_at, as_is)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8)",
+                                           state, max_attempts, created_at, updated_at, as_is,
+                                           replaces)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8, ?9)",
                         params![
                             batch_id,
                             path,
@@ -174,7 +180,8 @@ impl Store {
                             job.sku,
                             max_attempts.max(1),
                             now,
-                            job.as_is
+                            job.as_is,
+                            job.replaces
                         ],
                     )?;
                     let id = tx.last_insert_rowid();
@@ -400,6 +407,7 @@ pub(super) mod tests {
             source_size: 100,
             source_mtime: 7,
             as_is: false,
+            replaces: false,
         }
     }
 

@@ -243,8 +243,8 @@ impl Store {
         variant: &str,
         etag: Option<&str>,
     ) -> Result<JobRecord> {
-        self.hold(id, owner, |tx, _| {
-            mark_uploaded(tx, id, variant, etag)?;
+        self.hold(id, owner, |tx, now| {
+            mark_uploaded(tx, id, variant, etag, now)?;
             recount(tx, id)
         })
     }
@@ -252,10 +252,13 @@ impl Store {
     /// Ends an upload whose variants are all confirmed; `last`, the variant confirmed last,
     /// is recorded in the same transaction (one fewer per file).
     pub fn finish(&self, id: i64, owner: &str, last: Option<Confirmed<'_>>) -> Result<JobRecord> {
+        let attempts = self
+            .outbox_attempts
+            .load(std::sync::atomic::Ordering::Relaxed);
         self.hold(id, owner, |tx, now| {
             expect_state(tx, id, JobState::Uploading)?;
             if let Some(last) = last {
-                mark_uploaded(tx, id, last.variant, last.etag)?;
+                mark_uploaded(tx, id, last.variant, last.etag, now)?;
             }
             tx.run(
                 "UPDATE jobs SET state = 'uploaded', lease_owner = NULL, lease_expires_at = NULL,
@@ -263,6 +266,7 @@ impl Store {
                  WHERE id = ?1",
                 params![id, now],
             )?;
+            super::outbox::replace_earlier(tx, id, now, attempts)?;
             recount(tx, id)
         })
     }
@@ -425,15 +429,21 @@ fn mark_uploaded(
     id: i64,
     variant: &str,
     etag: Option<&str>,
+    now: Millis,
 ) -> rusqlite::Result<()> {
     drop_parts(tx, id, variant)?;
     tx.run(
         "UPDATE variants SET state = 'uploaded', staged_path = NULL, upload_id = NULL,
-                             etag = COALESCE(?3, etag)
+                             etag = COALESCE(?3, etag), removed_at = NULL
          WHERE job_id = ?1 AND name = ?2",
         params![id, variant, etag],
     )?;
-    Ok(())
+    let key: String = tx.one(
+        "SELECT object_key FROM variants WHERE job_id = ?1 AND name = ?2",
+        params![id, variant],
+        |r| r.get(0),
+    )?;
+    super::outbox::supersede_deletions(tx, &key, now)
 }
 
 fn expect_state(tx: &Transaction<'_>, id: i64, expected: JobState) -> Result<()> {

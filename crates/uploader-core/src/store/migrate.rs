@@ -14,6 +14,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_state_moves",
         include_str!("migrations/0004_state_moves.sql"),
     ),
+    (
+        "0005_deletions",
+        include_str!("migrations/0005_deletions.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

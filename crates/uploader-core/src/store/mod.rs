@@ -5,6 +5,7 @@ mod control;
 mod jobs;
 mod lease;
 mod migrate;
+mod outbox;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,7 @@ pub use control::{OpenUpload, Target};
 pub use jobs::{BatchTotals, Enqueued, JobRecord, NewJob, VariantRecord};
 pub use lease::{Confirmed, Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
+pub use outbox::{DEFAULT_MAX_ATTEMPTS, OutboxCounts, OutboxRow, OutboxState};
 
 /// Room for every statement the store runs, so none is parsed twice: parsing SQL cost more
 /// CPU than running it when each small file took a few transactions.
@@ -49,6 +51,8 @@ impl Cached for Connection {
 pub struct Store {
     conn: Mutex<Connection>,
     clock: Arc<dyn Clock>,
+    /// Attempts each new outbox row gets (`outbox.max_attempts`).
+    outbox_attempts: std::sync::atomic::AtomicU32,
 }
 
 impl Store {
@@ -80,7 +84,19 @@ impl Store {
         Ok(Self {
             conn: Mutex::new(conn),
             clock,
+            outbox_attempts: std::sync::atomic::AtomicU32::new(outbox::DEFAULT_MAX_ATTEMPTS),
         })
+    }
+
+    /// The attempts each deletion recorded from now on gets.
+    pub fn set_outbox_max_attempts(&self, n: u32) {
+        self.outbox_attempts
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The store's clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
     }
 
     /// Now, by the store's clock.

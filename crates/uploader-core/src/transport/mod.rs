@@ -159,6 +159,11 @@ pub trait Transport: Send + Sync {
     /// Where uploads go, in words, e.g. `s3://catalog at http://127.0.0.1:8333`.
     fn describe(&self) -> String;
 
+    /// How this transport deletes objects.
+    fn deletions(&self) -> crate::deletion::Deletions<'_> {
+        crate::deletion::Deletions::Unsupported("this transport cannot delete objects")
+    }
+
     /// Something wrong with this computer's clock that a person should fix, once known.
     fn clock_warning(&self) -> Option<String> {
         None

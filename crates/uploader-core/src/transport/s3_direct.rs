@@ -14,11 +14,12 @@ use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart as SdkPart, ServerSideEncryption,
-    StorageClass,
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart as SdkPart, Delete,
+    ObjectIdentifier, ServerSideEncryption, StorageClass,
 };
 use base64::Engine;
 
+use super::BoxFuture;
 use super::delegate::transport_from_inherent;
 use super::error::causes;
 use super::{
@@ -26,6 +27,7 @@ use super::{
     Transport, TransportError, TransportResult,
 };
 use crate::config::{S3Settings, UploadSettings};
+use crate::deletion::{Deletions, KeyError, ObjectDeleter};
 
 pub struct S3Direct {
     pub(super) client: Client,
@@ -416,6 +418,37 @@ impl S3Direct {
         }
     }
 
+    /// DeleteObjects, quiet: S3 answers only the keys it did not delete.
+    async fn delete_keys(&self, keys: &[String]) -> TransportResult<Vec<KeyError>> {
+        let objects = keys
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TransportError::new(ErrorKind::Permanent, e.to_string()))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| TransportError::new(ErrorKind::Permanent, e.to_string()))?;
+        let answer = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(answer
+            .errors()
+            .iter()
+            .map(|e| KeyError {
+                key: e.key().unwrap_or_default().to_string(),
+                code: e.code().unwrap_or("Unknown").to_string(),
+                message: e.message().unwrap_or("no reason given").to_string(),
+            })
+            .collect())
+    }
+
     /// Any answer from the server, even a refusal, means it can be reached.
     async fn reach(&self) -> TransportResult<()> {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
@@ -503,7 +536,20 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
+impl ObjectDeleter for S3Direct {
+    fn delete_objects<'a>(
+        &'a self,
+        keys: &'a [String],
+    ) -> BoxFuture<'a, TransportResult<Vec<KeyError>>> {
+        Box::pin(self.delete_keys(keys))
+    }
+}
+
 transport_from_inherent!(S3Direct {
+    fn deletions(&self) -> Deletions<'_> {
+        Deletions::Direct(self)
+    }
+
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(endpoint) => format!("s3://{} at {endpoint}", self.bucket),

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use reqwest::Method;
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CompleteRequest,
-    CompleteResponse, CreateMultipartResponse, FileToSign, Health, ListPartsRequest,
-    ListPartsResponse, ObjectState, OpenUploadsResponse, PartDone, PartToSign, SignPartsRequest,
-    SignPartsResponse, route,
+    CompleteResponse, CreateMultipartResponse, Deletion, DeletionBatch, DeletionReceipt,
+    DeletionStats, FileToSign, Health, ListPartsRequest, ListPartsResponse, ObjectState,
+    OpenUploadsResponse, PartDone, PartToSign, SignPartsRequest, SignPartsResponse, route,
 };
 
 mod api;
@@ -28,6 +28,7 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::config::UploadSettings;
+use crate::deletion::{DeletionSink, Deletions, Handoff, Refusal};
 
 /// A clock difference below this is not worth a word.
 const SKEW_WORTH_SAYING_MS: i64 = 60_000;
@@ -280,6 +281,43 @@ impl Backend {
         Ok(())
     }
 
+    async fn hand_over(&self, rows: &[Handoff]) -> TransportResult<Vec<Refusal>> {
+        let deletions = rows
+            .iter()
+            .map(|row| {
+                Ok(Deletion {
+                    id: row.id.clone(),
+                    path: path_below(&self.prefix, &row.key)?.to_string(),
+                    reason: row.reason.chars().take(200).collect(),
+                    requested_at_ms: row.requested_at,
+                })
+            })
+            .collect::<TransportResult<Vec<_>>>()?;
+        let receipt: DeletionReceipt = self
+            .api
+            .call(
+                Method::POST,
+                route::DELETIONS,
+                Some(&DeletionBatch { deletions }),
+                &[],
+            )
+            .await?;
+        Ok(receipt
+            .refused
+            .into_iter()
+            .map(|r| Refusal {
+                id: r.id,
+                message: format!("the backend refused it: {} ({})", r.message, r.code),
+            })
+            .collect())
+    }
+
+    async fn queue_stats(&self) -> TransportResult<DeletionStats> {
+        self.api
+            .call::<DeletionStats>(Method::GET, route::DELETION_STATS, None::<&()>, &[])
+            .await
+    }
+
     /// Health needs no token: an answer means the backend is reachable. Its clock is noted.
     async fn reach(&self) -> TransportResult<()> {
         let sent = SystemClock.now_ms();
@@ -322,7 +360,21 @@ fn skew_warning(skew_ms: i64) -> Option<String> {
     ))
 }
 
+impl DeletionSink for Backend {
+    fn submit<'a>(&'a self, rows: &'a [Handoff]) -> BoxFuture<'a, TransportResult<Vec<Refusal>>> {
+        Box::pin(self.hand_over(rows))
+    }
+
+    fn upstream_stats(&self) -> BoxFuture<'_, TransportResult<DeletionStats>> {
+        Box::pin(self.queue_stats())
+    }
+}
+
 transport_from_inherent!(Backend {
+    fn deletions(&self) -> Deletions<'_> {
+        Deletions::Upstream(self)
+    }
+
     fn register<'a>(&'a self, object: &'a Registration) -> BoxFuture<'a, TransportResult<()>> {
         Box::pin(self.register(object))
     }

@@ -1,0 +1,185 @@
+//! The app's side of deletions: recording them, and sending the outbox on its way, to S3
+//! (direct mode) or to the backend's queue (backend mode).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{DeletionStore, Deletions, DrainReport, DrainSettings, drain_once, sync_once};
+use crate::events::Event;
+use crate::store::OutboxCounts;
+use crate::transport::TransportError;
+use crate::{Error, Result, Uploader};
+
+/// What a flush of the outbox did, summed over its rounds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub rounds: usize,
+    /// Deleted (direct mode) or handed to the backend (backend mode).
+    pub sent: usize,
+    pub retried: usize,
+    pub dead: usize,
+    /// Gave up waiting for the server; the rest waits in the outbox.
+    pub offline: bool,
+    /// The last whole-request error, if any.
+    pub error: Option<String>,
+}
+
+impl Uploader {
+    /// Queues `keys` for deletion (one transaction); each must be under the configured prefix.
+    /// Returns each key's outbox row id.
+    pub fn delete_keys(&self, keys: &[String], reason: &str) -> Result<Vec<String>> {
+        let prefix = &self.config.s3.prefix;
+        for key in keys {
+            let below = key.strip_prefix(prefix.as_str()).unwrap_or_default();
+            let safe = !below.is_empty()
+                && below
+                    .split('/')
+                    .all(|s| !s.is_empty() && s != "." && s != "..")
+                && !key.chars().any(char::is_control)
+                && key.len() <= 1024;
+            if !safe {
+                return Err(Error::config(
+                    "key",
+                    format!(
+                        "`{}` is not an object key under the prefix `{prefix}`; nothing was queued",
+                        key.escape_debug()
+                    ),
+                ));
+            }
+        }
+        let ids = self.store.delete_keys(keys, reason)?;
+        self.outbox_changed();
+        Ok(ids)
+    }
+
+    /// Removes an uploaded image: its variants' keys are queued for deletion.
+    pub fn remove_image(&self, job_id: i64) -> Result<Vec<String>> {
+        let ids = self.store.remove_job(job_id, "removed by staff")?;
+        self.outbox_changed();
+        Ok(ids)
+    }
+
+    pub fn outbox_counts(&self) -> Result<OutboxCounts> {
+        self.store.outbox_counts()
+    }
+
+    /// The backend queue's figures, in backend mode.
+    pub async fn upstream_deletion_stats(
+        &self,
+    ) -> std::result::Result<Option<uploader_api::DeletionStats>, TransportError> {
+        match self.transport.deletions() {
+            Deletions::Upstream(sink) => sink.upstream_stats().await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// One round: a batch of due rows deleted (direct) or handed over (backend).
+    pub async fn outbox_round(&self) -> Result<DrainReport> {
+        let settings = self.drain_settings();
+        let report = match self.transport.deletions() {
+            Deletions::Direct(deleter) => {
+                drain_once(&self.store, deleter, self.store.clock(), &settings).await?
+            }
+            Deletions::Upstream(sink) => sync_once(&self.store, sink, &settings).await?,
+            Deletions::Unsupported(why) => {
+                return Err(Error::config("mode", why));
+            }
+        };
+        if report.claimed > 0 {
+            self.outbox_changed();
+        }
+        Ok(report)
+    }
+
+    /// Rounds until no row is due now; gives up after `offline_limit` without an answer.
+    pub async fn outbox_flush(&self, offline_limit: Duration) -> Result<Flushed> {
+        self.reclaim_outbox()?;
+        let mut flushed = Flushed::default();
+        let mut offline_since: Option<tokio::time::Instant> = None;
+        loop {
+            let report = self.outbox_round().await?;
+            flushed.rounds += 1;
+            flushed.sent += report.deleted;
+            flushed.retried += report.retried;
+            flushed.dead += report.dead;
+            if report.error.is_some() {
+                flushed.error = report.error.clone();
+            }
+            if report.offline {
+                let since = *offline_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= offline_limit {
+                    flushed.offline = true;
+                    return Ok(flushed);
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            offline_since = None;
+            if report.claimed == 0 {
+                return Ok(flushed);
+            }
+        }
+    }
+
+    /// Sends the outbox for as long as the app lives: at once when a row is added, when a
+    /// backoff ends, and every few seconds while the server cannot be reached.
+    pub async fn outbox_forever(self: Arc<Self>) {
+        if let Err(e) = self.reclaim_outbox() {
+            eprintln!("outbox: {e}");
+        }
+        let mut offline_wait = Duration::from_secs(1);
+        loop {
+            let wait = match self.outbox_round().await {
+                Ok(report) if report.offline => {
+                    offline_wait = (offline_wait * 2).min(Duration::from_secs(60));
+                    offline_wait
+                }
+                Ok(report) if report.claimed > 0 => continue,
+                Ok(_) => {
+                    offline_wait = Duration::from_secs(1);
+                    let now = self.store.now_ms();
+                    DeletionStore::next_due(&self.store)
+                        .ok()
+                        .flatten()
+                        .map_or(Duration::from_secs(30), |due| {
+                            Duration::from_millis((due - now).max(10) as u64)
+                        })
+                        .min(Duration::from_secs(30))
+                }
+                // Unsupported mode: nothing to do until the settings change.
+                Err(Error::Config { .. }) => Duration::from_secs(3600),
+                Err(e) => {
+                    eprintln!("outbox: {e}");
+                    Duration::from_secs(5)
+                }
+            };
+            tokio::select! {
+                _ = self.outbox_wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// As the data dir's only runner, takes back rows a crashed process left leased.
+    fn reclaim_outbox(&self) -> Result<()> {
+        if self.runner_lock.is_some() {
+            self.store.outbox_reclaim_all_but(&self.owner)?;
+        }
+        Ok(())
+    }
+
+    fn drain_settings(&self) -> DrainSettings {
+        DrainSettings {
+            backoff: self.config.outbox.backoff(),
+            lease: self.tuning.lease.max(Duration::from_secs(60)),
+            ..DrainSettings::new(self.owner.clone())
+        }
+    }
+
+    fn outbox_changed(&self) {
+        self.outbox_wake.notify_one();
+        if let Ok(counts) = self.store.outbox_counts() {
+            self.events.send(Event::Outbox(counts));
+        }
+    }
+}
