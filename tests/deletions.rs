@@ -429,7 +429,10 @@ async fn killing_the_app_while_it_syncs_and_the_worker_mid_batch_loses_and_repea
         let processed = ids(&conn, "s3_deletion_history").len();
         assert_eq!(queued + processed, 2500, "a row was lost or doubled");
     }
-    assert!(killed_holding >= 2, "most kills came before the worker held a batch");
+    assert!(
+        killed_holding >= 2,
+        "most kills came before the worker held a batch"
+    );
     s3_proxy.set_faults(Faults::default());
     let mut worker = backend.start_worker(&s3_proxy.endpoint(), WORKER);
     wait_for("the queue drains", Duration::from_secs(120), || {
@@ -546,4 +549,47 @@ async fn direct_mode_drains_its_own_outbox_offline_failing_and_killed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 deletion(s)"));
     let rows = outbox(&ws, &server.env());
     assert_eq!(local_ids(&rows, "pending").len(), 1);
+}
+
+fn http_get(url: &str) -> (u16, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut response = agent.get(url).call().expect("GET");
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_vec().unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewing_link_shows_the_private_object_until_it_expires_in_both_modes() {
+    let server = S3Server::start().await;
+    let key = "products/view/a-large.jpg".to_string();
+    server.put_many(std::slice::from_ref(&key)).await;
+    let backend = BackendServer::start(&server);
+    let ws = Workspace::new(CONFIG);
+    // Without a signature the bucket refuses.
+    let (status, _) = http_get(&format!("{}/{}/{key}", server.endpoint, server.bucket));
+    assert_eq!(status, 403);
+    for (mode, mut cmd) in [
+        ("direct", ws.uploader(&server)),
+        ("backend", ws.uploader_via(backend.env())),
+    ] {
+        let out = cmd.args(["link", &key, "--expires", "2"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let (status, body) = http_get(&url);
+        assert_eq!((status, body), (200, key.clone().into_bytes()), "{mode}");
+        tokio::time::sleep(Duration::from_millis(3100)).await;
+        assert_eq!(
+            http_get(&url).0,
+            403,
+            "{mode}: the link outlived its expiry"
+        );
+    }
 }

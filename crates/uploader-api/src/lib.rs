@@ -23,6 +23,7 @@ pub mod route {
     pub const PRESIGN: &str = "/v1/uploads/presign";
     pub const REGISTER: &str = "/v1/uploads/complete";
     pub const OBJECTS: &str = "/v1/objects";
+    pub const OBJECT_LINK: &str = "/v1/objects/link";
     pub const MULTIPART: &str = "/v1/uploads/multipart";
     pub const MULTIPART_SIGN: &str = "/v1/uploads/multipart/sign";
     pub const MULTIPART_PARTS: &str = "/v1/uploads/multipart/parts";

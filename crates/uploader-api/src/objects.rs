@@ -24,3 +24,26 @@ pub struct ObjectState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
 }
+
+/// A viewing link asked for: a presigned GET of one private object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct LinkQuery {
+    /// The path below the backend's prefix.
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 1024))]
+    pub path: String,
+    /// How long the link lives; 300 s when absent, at most 3600.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 3600))]
+    pub expires_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ObjectLink {
+    pub key: String,
+    /// A GET of this URL returns the object until `expires_at_ms`.
+    pub url: String,
+    pub expires_at_ms: i64,
+}

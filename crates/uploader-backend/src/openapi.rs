@@ -19,6 +19,7 @@ use crate::api;
         api::presign::presign,
         api::complete::complete,
         api::objects::object,
+        api::objects::link,
         api::multipart::create,
         api::multipart::open_uploads,
         api::multipart::sign,

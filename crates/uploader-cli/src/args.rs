@@ -84,6 +84,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a temporary link for viewing a private object (a presigned GET)
+    Link {
+        key: String,
+        /// How long the link works, in seconds
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        expires: u64,
+    },
     /// The local deletion outbox
     Outbox {
         #[command(subcommand)]

@@ -101,6 +101,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             outbox::delete(config, request).await
         }
+        Command::Link { key, expires } => {
+            let uploader = Uploader::open(config).await?;
+            let link = uploader
+                .view_link(&key, std::time::Duration::from_secs(expires))
+                .await?;
+            println!("{}", link.url);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Outbox { action } => {
             let store = open_store(&config)?;
             outbox::outbox(config, &store, action).await

@@ -139,6 +139,7 @@ pub fn router(backend: Shared) -> Router {
         .route("/v1/uploads/presign", post(presign::presign))
         .route("/v1/uploads/complete", post(complete::complete))
         .route("/v1/objects", get(objects::object))
+        .route("/v1/objects/link", get(objects::link))
         .route(
             "/v1/uploads/multipart",
             post(multipart::create).get(multipart::open_uploads),

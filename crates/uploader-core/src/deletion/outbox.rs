@@ -59,6 +59,15 @@ impl Uploader {
         Ok(ids)
     }
 
+    /// A temporary link for viewing an uploaded (private) object: a presigned GET.
+    pub async fn view_link(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> std::result::Result<crate::transport::Presigned, TransportError> {
+        self.transport.view_link(key, expires_in).await
+    }
+
     pub fn outbox_counts(&self) -> Result<OutboxCounts> {
         self.store.outbox_counts()
     }

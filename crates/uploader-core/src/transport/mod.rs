@@ -159,6 +159,21 @@ pub trait Transport: Send + Sync {
     /// Where uploads go, in words, e.g. `s3://catalog at http://127.0.0.1:8333`.
     fn describe(&self) -> String;
 
+    /// A temporary link for viewing the private object at `key` (presigned GET).
+    fn view_link<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, TransportResult<Presigned>> {
+        let _ = (key, expires_in);
+        Box::pin(async {
+            Err(TransportError::new(
+                ErrorKind::Permanent,
+                "this transport cannot make viewing links",
+            ))
+        })
+    }
+
     /// How this transport deletes objects.
     fn deletions(&self) -> crate::deletion::Deletions<'_> {
         crate::deletion::Deletions::Unsupported("this transport cannot delete objects")

@@ -72,6 +72,19 @@ impl S3Direct {
         Ok(presigned(request, expires_in))
     }
 
+    /// A GET of one object, valid for `expires_in`: a link for viewing a private object.
+    pub async fn presign_get(&self, key: &str, expires_in: Duration) -> TransportResult<Presigned> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config(expires_in)?)
+            .await
+            .map_err(|e| self.explain(e))?;
+        Ok(presigned(request, expires_in))
+    }
+
     /// When the signing credentials expire (a role's session, say); `None` for keys that
     /// do not. A URL signed with them stops working then, whatever it says.
     /// Asked of the credential chain at most every 30 s (it may call STS or the instance

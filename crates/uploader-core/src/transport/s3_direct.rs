@@ -550,6 +550,14 @@ transport_from_inherent!(S3Direct {
         Deletions::Direct(self)
     }
 
+    fn view_link<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: Duration,
+    ) -> BoxFuture<'a, TransportResult<super::Presigned>> {
+        Box::pin(self.presign_get(key, expires_in))
+    }
+
     fn describe(&self) -> String {
         match &self.endpoint {
             Some(endpoint) => format!("s3://{} at {endpoint}", self.bucket),

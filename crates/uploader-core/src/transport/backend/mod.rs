@@ -8,8 +8,9 @@ use reqwest::Method;
 use uploader_api::{
     AbortRequest, CompleteMultipartRequest, CompleteMultipartResponse, CompleteRequest,
     CompleteResponse, CreateMultipartResponse, Deletion, DeletionBatch, DeletionReceipt,
-    DeletionStats, FileToSign, Health, ListPartsRequest, ListPartsResponse, ObjectState,
-    OpenUploadsResponse, PartDone, PartToSign, SignPartsRequest, SignPartsResponse, route,
+    DeletionStats, FileToSign, Health, ListPartsRequest, ListPartsResponse, ObjectLink,
+    ObjectState, OpenUploadsResponse, PartDone, PartToSign, SignPartsRequest, SignPartsResponse,
+    route,
 };
 
 mod api;
@@ -20,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 use api::Api;
 use presigner::Presigner;
 
+use super::Presigned;
 use super::delegate::transport_from_inherent;
 use super::http::{self, file_body, path_below, send_signed};
 use super::{
@@ -312,6 +314,27 @@ impl Backend {
             .collect())
     }
 
+    async fn link(&self, key: &str, expires_in: std::time::Duration) -> TransportResult<Presigned> {
+        let path = path_below(&self.prefix, key)?;
+        let secs = expires_in.as_secs().max(1).to_string();
+        let link: ObjectLink = self
+            .api
+            .call(
+                Method::GET,
+                route::OBJECT_LINK,
+                None::<&()>,
+                &[("path", path), ("expires_secs", &secs)],
+            )
+            .await?;
+        Ok(Presigned {
+            method: "GET".into(),
+            url: link.url,
+            headers: Vec::new(),
+            expires_at: std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(u64::try_from(link.expires_at_ms).unwrap_or(0)),
+        })
+    }
+
     async fn queue_stats(&self) -> TransportResult<DeletionStats> {
         self.api
             .call::<DeletionStats>(Method::GET, route::DELETION_STATS, None::<&()>, &[])
@@ -373,6 +396,14 @@ impl DeletionSink for Backend {
 transport_from_inherent!(Backend {
     fn deletions(&self) -> Deletions<'_> {
         Deletions::Upstream(self)
+    }
+
+    fn view_link<'a>(
+        &'a self,
+        key: &'a str,
+        expires_in: std::time::Duration,
+    ) -> BoxFuture<'a, TransportResult<Presigned>> {
+        Box::pin(self.link(key, expires_in))
     }
 
     fn register<'a>(&'a self, object: &'a Registration) -> BoxFuture<'a, TransportResult<()>> {
