@@ -75,7 +75,7 @@ BACKEND_DB="$LOCAL/backend/backend.sqlite3"
 ./target/debug/uploader-backend --database "$BACKEND_DB" token revoke --name local-workstation 2>/dev/null || true
 TOKEN=$(./target/debug/uploader-backend --database "$BACKEND_DB" token create --name local-workstation)
 AWS_ACCESS_KEY_ID="$KEY" AWS_SECRET_ACCESS_KEY="$SECRET" \
-  ./target/debug/uploader-backend --database "$BACKEND_DB" serve --listen "127.0.0.1:${P[12]}" \
+  ./target/debug/uploader-backend --database "$BACKEND_DB" serve --worker --listen "127.0.0.1:${P[12]}" \
   > "$LOCAL/backend/backend.log" 2>&1 &
 BACKEND_PID=$!
 for _ in $(seq 1 100); do

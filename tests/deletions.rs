@@ -277,14 +277,17 @@ async fn failing_keys_are_retried_and_one_that_always_fails_ends_out_of_attempts
     let server = S3Server::start().await;
     let keys = keys(20, "flaky");
     server.put_many(&keys).await;
-    let backend = BackendServer::start_with(
-        &server,
-        &server.endpoint,
-        &[("UPLOADER_DELETION_MAX_ATTEMPTS", "4")],
-    );
+    // This time the worker runs inside the backend (`serve --worker`), whose S3 requests all
+    // go through the fault injector.
+    let faults = DeleteFaults::start(&server.endpoint).await.unwrap();
+    let mut settings = vec![
+        ("UPLOADER_DELETION_MAX_ATTEMPTS", "4"),
+        ("UPLOADER_WORKER", "true"),
+    ];
+    settings.extend_from_slice(WORKER);
+    let backend = BackendServer::start_with(&server, &faults.endpoint(), &settings);
     let env = backend.env();
     let ws = Workspace::new(CONFIG);
-    let faults = DeleteFaults::start(&server.endpoint).await.unwrap();
     faults.fail_key(&keys[3], Some(2), "InternalError");
     faults.fail_key(&keys[7], Some(1), "SlowDown");
     faults.fail_key(&keys[11], None, "AccessDenied");
@@ -296,7 +299,6 @@ async fn failing_keys_are_retried_and_one_that_always_fails_ends_out_of_attempts
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["sent"]["sent"], 20);
 
-    let mut worker = backend.start_worker(&faults.endpoint(), WORKER);
     wait_for("every row settles", Duration::from_secs(60), || {
         let conn = db(&backend);
         monitoring(&conn).0 == 0 && ids(&conn, "s3_deletion_history").len() == 19
@@ -337,7 +339,7 @@ async fn failing_keys_are_retried_and_one_that_always_fails_ends_out_of_attempts
             assert!(!left.contains(key), "{key} is still there");
         }
     }
-    worker.kill();
+    assert!(backend.log().contains("deletion worker"), "{}", backend.log());
 }
 
 #[tokio::test(flavor = "multi_thread")]

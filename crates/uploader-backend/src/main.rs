@@ -32,7 +32,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Run the deletion worker in this process too.
-        #[arg(long)]
+        #[arg(long, env = "UPLOADER_WORKER")]
         worker: bool,
         #[command(flatten)]
         settings: Box<Settings>,

@@ -350,6 +350,12 @@ fn encode(segment: &str) -> String {
 }
 
 transport_from_inherent!(Companion {
+    fn deletions(&self) -> crate::deletion::Deletions<'_> {
+        crate::deletion::Deletions::Unsupported(
+            "Companion cannot delete objects: deletions wait in the outbox until the workstation uses backend or direct mode",
+        )
+    }
+
     fn describe(&self) -> String {
         format!("Companion at {}", self.base)
     }
