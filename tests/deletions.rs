@@ -339,7 +339,11 @@ async fn failing_keys_are_retried_and_one_that_always_fails_ends_out_of_attempts
             assert!(!left.contains(key), "{key} is still there");
         }
     }
-    assert!(backend.log().contains("deletion worker"), "{}", backend.log());
+    assert!(
+        backend.log().contains("deletion worker"),
+        "{}",
+        backend.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -356,3 +356,89 @@ async fn without_a_bucket_the_window_opens_and_names_the_setting() {
         window.close();
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn a_deletion_backlog_over_the_threshold_is_an_alert_until_the_server_takes_it() {
+    let server = S3Server::start().await;
+    let keys: Vec<String> = (0..150)
+        .map(|i| format!("products/E2E/{i:03}-large.jpg"))
+        .collect();
+    server.put_many(&keys).await;
+    // S3 is out of reach until the test says otherwise.
+    let proxy = uploader_testkit::FaultProxy::start(
+        server
+            .endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap(),
+        uploader_testkit::Faults::default(),
+    )
+    .await
+    .unwrap();
+    proxy.go_away();
+    let home = tempfile::tempdir().unwrap();
+    let data_dir = home.path().join("data");
+    let list = home.path().join("keys.txt");
+    std::fs::write(&list, keys.join("\n")).unwrap();
+    let mut env = server.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint()));
+    env.push((
+        "CATALOG_UPLOADER_DATA_DIR",
+        data_dir.to_string_lossy().into_owned(),
+    ));
+    // Recorded by the CLI beforehand, as another tool on the workstation would.
+    let recorded = Command::new(support::uploader_bin())
+        .env_clear()
+        .env("HOME", home.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["delete", "--no-send", "--keys-from"])
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert!(
+        recorded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+
+    let window = tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        let alert = window.driver.wait_for(
+            "the backlog alert",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=outbox-alert]')?.innerText ?? null",
+        );
+        assert!(
+            alert
+                .as_str()
+                .unwrap_or_default()
+                .contains("More than 100 deletions are waiting (150)"),
+            "{alert}"
+        );
+        let status = window.text("outbox-status").unwrap_or_default();
+        assert!(status.contains("150 deletions waiting"), "{status}");
+        window.screenshot("e2e-outbox-alert.png");
+        window
+    });
+
+    // The server answers again: the app deletes by itself and the alert goes.
+    proxy.come_back().await.unwrap();
+    let window = tokio::task::block_in_place(|| {
+        window.driver.wait_for(
+            "the alert to clear",
+            Duration::from_secs(90),
+            "return document.querySelector('[data-testid=outbox-alert]') ? null : 'gone'",
+        );
+        window
+    });
+    let left = server
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("products/E2E/"))
+        .count();
+    assert_eq!(left, 0);
+    tokio::task::block_in_place(|| window.close());
+}

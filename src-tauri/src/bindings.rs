@@ -4,7 +4,7 @@
 
 use ts_rs::TS;
 
-use crate::dto::{AppStatus, CommandError, JOB_EVENT, JobEvent, JobStateView, JobView};
+use crate::dto::{AppStatus, CommandError, JOB_EVENT, JobEvent, JobStateView, JobView, OutboxView};
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
 pub fn typescript() -> String {
@@ -15,6 +15,7 @@ pub fn typescript() -> String {
         JobEvent::decl(&cfg),
         CommandError::decl(&cfg),
         AppStatus::decl(&cfg),
+        OutboxView::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
@@ -38,6 +39,11 @@ pub fn typescript() -> String {
             format!("Array<{}>", JobView::name(&cfg)),
         ),
         ("app_status", "Record<string, never>", AppStatus::name(&cfg)),
+        (
+            "outbox_status",
+            "Record<string, never>",
+            OutboxView::name(&cfg),
+        ),
     ];
     for (name, args, result) in commands {
         out.push_str(&format!(

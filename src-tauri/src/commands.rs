@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use tauri::State;
 
-use crate::dto::{AppStatus, CommandError, JobView};
+use crate::dto::{AppStatus, CommandError, JobView, OutboxView};
 use crate::state::AppState;
 
 /// Records a job for each dropped or chosen path (folders are walked) and wakes the queue.
@@ -39,6 +39,13 @@ pub fn add_paths(
 pub fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobView>, CommandError> {
     let uploader = state.require()?;
     Ok(uploader.store().jobs()?.iter().map(JobView::from).collect())
+}
+
+/// The deletion backlog, here and (backend mode) in the backend's queue.
+#[tauri::command]
+pub async fn outbox_status(state: State<'_, AppState>) -> Result<OutboxView, CommandError> {
+    let uploader = state.require()?;
+    Ok(OutboxView::from(&uploader.backlog().await?))
 }
 
 #[tauri::command]

@@ -88,6 +88,55 @@ pub enum JobEvent {
     Connectivity {
         online: bool,
     },
+    /// The deletion backlog changed (or was looked at again, every 15 s).
+    Outbox {
+        outbox: OutboxView,
+    },
+}
+
+/// Deletions waiting here and, in backend mode, in the backend's queue.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxView {
+    /// Still to be sent from this computer.
+    #[ts(type = "number")]
+    pub waiting: u64,
+    /// Handed to the backend, whose worker deletes them.
+    #[ts(type = "number")]
+    pub handed_over: u64,
+    #[ts(type = "number")]
+    pub done: u64,
+    /// Out of attempts: they need a person (retry, or fix the cause).
+    #[ts(type = "number")]
+    pub dead: u64,
+    /// The backend queue's backlog and average attempts (the monitoring query).
+    #[ts(type = "number | null")]
+    pub upstream_backlog: Option<u64>,
+    pub upstream_avg_attempts: Option<f64>,
+    #[ts(type = "number | null")]
+    pub upstream_dead: Option<u64>,
+    /// Why the backend's figures are missing, in backend mode.
+    pub upstream_error: Option<String>,
+    #[ts(type = "number")]
+    pub alert_threshold: u64,
+    pub alert: bool,
+}
+
+impl From<&uploader_core::deletion::Backlog> for OutboxView {
+    fn from(b: &uploader_core::deletion::Backlog) -> Self {
+        Self {
+            waiting: b.local_backlog,
+            handed_over: b.local.synced,
+            done: b.local.done,
+            dead: b.local.dead,
+            upstream_backlog: b.upstream.as_ref().map(|u| u.backlog),
+            upstream_avg_attempts: b.upstream.as_ref().and_then(|u| u.avg_attempts),
+            upstream_dead: b.upstream.as_ref().map(|u| u.dead),
+            upstream_error: b.upstream_error.clone(),
+            alert_threshold: b.alert_threshold,
+            alert: b.alert,
+        }
+    }
 }
 
 pub const JOB_EVENT: &str = "job-event";

@@ -40,7 +40,7 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         bytes_per_second: p.bytes_per_second,
                         eta_seconds: p.eta_seconds,
                     }),
-                    // The window has no outbox panel yet (the desktop-app issue adds it).
+                    // `outbox_watch` adds the backend's figures and tells the window.
                     Ok(Event::Outbox(_)) => {}
                     // The window reloads the list from the database when it falls behind.
                     Err(RecvError::Lagged(_)) => {}
@@ -57,7 +57,7 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
     });
 }
 
-fn emit(app: &AppHandle, event: JobEvent) {
+pub(crate) fn emit(app: &AppHandle, event: JobEvent) {
     if let Err(e) = app.emit(JOB_EVENT, event) {
         eprintln!("cannot forward an event to the window: {e}");
     }

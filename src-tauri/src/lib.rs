@@ -6,6 +6,7 @@ mod bindings;
 mod commands;
 mod dto;
 mod forward;
+mod outbox_watch;
 mod state;
 
 use std::path::PathBuf;
@@ -17,15 +18,18 @@ pub use bindings::typescript as typescript_bindings;
 pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::add_paths,
             commands::list_jobs,
-            commands::app_status
+            commands::app_status,
+            commands::outbox_status
         ])
         .setup(|app| {
             let state = tauri::async_runtime::block_on(state::AppState::open());
             if let Some(uploader) = state.uploader() {
                 forward::spawn(app.handle().clone(), uploader.subscribe());
+                outbox_watch::spawn(app.handle().clone(), uploader.clone());
                 // Paths on the command line ("Open with…", scripts/run.sh PHOTO…) are queued
                 // like a drop. Flags (e.g. WebDriver's `--automation`) are not paths.
                 let paths: Vec<PathBuf> = std::env::args_os()

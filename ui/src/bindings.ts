@@ -20,11 +20,33 @@ updatedAt: number, };
 
 export type JobStateView = "queued" | "processing" | "staged" | "uploading" | "uploaded" | "failed" | "cancelled";
 
-export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, } | { "kind": "batch", batchId: number, files: number, uploaded: number, failed: number, bytesDone: number, bytesExpected: number, bytesPerSecond: number, etaSeconds: number | null, } | { "kind": "connectivity", online: boolean, };
+export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, } | { "kind": "batch", batchId: number, files: number, uploaded: number, failed: number, bytesDone: number, bytesExpected: number, bytesPerSecond: number, etaSeconds: number | null, } | { "kind": "connectivity", online: boolean, } | { "kind": "outbox", outbox: OutboxView, };
 
 export type CommandError = { code: string, message: string, };
 
 export type AppStatus = { ready: boolean, destination: string | null, problem: CommandError | null, };
+
+export type OutboxView = { 
+/**
+ * Still to be sent from this computer.
+ */
+waiting: number, 
+/**
+ * Handed to the backend, whose worker deletes them.
+ */
+handedOver: number, done: number, 
+/**
+ * Out of attempts: they need a person (retry, or fix the cause).
+ */
+dead: number, 
+/**
+ * The backend queue's backlog and average attempts (the monitoring query).
+ */
+upstreamBacklog: number | null, upstreamAvgAttempts: number | null, upstreamDead: number | null, 
+/**
+ * Why the backend's figures are missing, in backend mode.
+ */
+upstreamError: string | null, alertThreshold: number, alert: boolean, };
 
 export const JOB_EVENT = "job-event";
 
@@ -33,4 +55,5 @@ export type Commands = {
   add_paths: { args: { paths: Array<string> }; result: Array<JobView> };
   list_jobs: { args: Record<string, never>; result: Array<JobView> };
   app_status: { args: Record<string, never>; result: AppStatus };
+  outbox_status: { args: Record<string, never>; result: OutboxView };
 };

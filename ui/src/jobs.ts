@@ -15,6 +15,7 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
       );
     case "connectivity":
     case "batch":
+    case "outbox":
       return jobs;
   }
 }

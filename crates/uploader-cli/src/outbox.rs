@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use uploader_core::Uploader;
 use uploader_core::config::Config;
-use uploader_core::deletion::Flushed;
+use uploader_core::deletion::{Backlog, Flushed};
 use uploader_core::store::{OutboxCounts, OutboxState, Store};
 
 use crate::args::OutboxAction;
@@ -198,39 +198,17 @@ pub async fn outbox(
     }
 }
 
-#[derive(Serialize)]
-struct Stats {
-    local: OutboxCounts,
-    local_backlog: u64,
-    upstream: Option<uploader_core::deletion::DeletionStats>,
-    upstream_error: Option<String>,
-    alert_threshold: u64,
-    alert: bool,
-}
-
 async fn stats(config: Config, store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     let threshold = config.outbox.alert_threshold;
     let local = store.outbox_counts()?;
-    let (upstream, upstream_error) = match config.mode {
+    let upstream = match config.mode {
         uploader_core::config::Mode::Backend => match Uploader::open(config).await {
-            Ok(uploader) => match upstream(&uploader).await {
-                Ok(stats) => (stats, None),
-                Err(e) => (None, Some(e)),
-            },
-            Err(e) => (None, Some(e.to_string())),
+            Ok(uploader) => upstream(&uploader).await,
+            Err(e) => Err(e.to_string()),
         },
-        _ => (None, None),
+        _ => Ok(None),
     };
-    let alert =
-        local.backlog() > threshold || upstream.as_ref().is_some_and(|u| u.backlog > threshold);
-    let stats = Stats {
-        local,
-        local_backlog: local.backlog(),
-        upstream,
-        upstream_error,
-        alert_threshold: threshold,
-        alert,
-    };
+    let stats = Backlog::new(local, upstream, threshold);
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(ExitCode::SUCCESS);

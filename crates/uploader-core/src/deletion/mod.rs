@@ -8,7 +8,7 @@ mod outbox;
 mod sync;
 
 pub use drain::{DrainReport, DrainSettings, drain_forever, drain_once};
-pub use outbox::Flushed;
+pub use outbox::{Backlog, Flushed};
 pub use sync::{SYNC_BATCH, sync_once};
 pub use uploader_api::DeletionStats;
 

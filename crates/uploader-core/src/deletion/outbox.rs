@@ -10,6 +10,9 @@ use crate::store::OutboxCounts;
 use crate::transport::TransportError;
 use crate::{Error, Result, Uploader};
 
+/// How often an idle app looks for rows another process (the CLI) recorded.
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+
 /// What a flush of the outbox did, summed over its rounds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Flushed {
@@ -24,7 +27,58 @@ pub struct Flushed {
     pub error: Option<String>,
 }
 
+/// How many deletions wait, here and (backend mode) in the backend's queue, and whether that
+/// is more than `outbox.alert_threshold`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Backlog {
+    pub local: OutboxCounts,
+    pub local_backlog: u64,
+    /// The backend queue's figures (backend mode, when it answered).
+    pub upstream: Option<uploader_api::DeletionStats>,
+    /// Why the backend's figures are missing, in backend mode.
+    pub upstream_error: Option<String>,
+    pub alert_threshold: u64,
+    pub alert: bool,
+}
+
+impl Backlog {
+    /// Local figures, with the upstream answer if there is one.
+    pub fn new(
+        local: OutboxCounts,
+        upstream: std::result::Result<Option<uploader_api::DeletionStats>, String>,
+        alert_threshold: u64,
+    ) -> Self {
+        let (upstream, upstream_error) = match upstream {
+            Ok(stats) => (stats, None),
+            Err(e) => (None, Some(e)),
+        };
+        let alert = local.backlog() > alert_threshold
+            || upstream
+                .as_ref()
+                .is_some_and(|u| u.backlog > alert_threshold);
+        Self {
+            local,
+            local_backlog: local.backlog(),
+            upstream,
+            upstream_error,
+            alert_threshold,
+            alert,
+        }
+    }
+}
+
 impl Uploader {
+    /// The backlog here and, in backend mode, in the backend's queue.
+    pub async fn backlog(&self) -> Result<Backlog> {
+        let local = self.store.outbox_counts()?;
+        let upstream = self.upstream_deletion_stats().await.map_err(|e| e.message);
+        Ok(Backlog::new(
+            local,
+            upstream,
+            self.config.outbox.alert_threshold,
+        ))
+    }
+
     /// Queues `keys` for deletion (one transaction); each must be under the configured prefix.
     /// Returns each key's outbox row id.
     pub fn delete_keys(&self, keys: &[String], reason: &str) -> Result<Vec<String>> {
@@ -150,10 +204,10 @@ impl Uploader {
                     DeletionStore::next_due(&self.store)
                         .ok()
                         .flatten()
-                        .map_or(Duration::from_secs(30), |due| {
+                        .map_or(IDLE_LOOK, |due| {
                             Duration::from_millis((due - now).max(10) as u64)
                         })
-                        .min(Duration::from_secs(30))
+                        .min(IDLE_LOOK)
                 }
                 // Unsupported mode: nothing to do until the settings change.
                 Err(Error::Config { .. }) => Duration::from_secs(3600),
