@@ -339,4 +339,21 @@ async fn companion_signs_single_and_multipart_uploads_that_land_intact() {
         }
     }
     assert!(server.open_uploads().await.is_empty());
+
+    // Companion cannot delete: the deletion is recorded, waits, and the answer says why.
+    let key = objects.keys().next().unwrap().clone();
+    let (code, report) = run_json(
+        ws.uploader_via(companion.env())
+            .args(["delete", "--json", &key]),
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outbox"]["pending"], 1);
+    assert!(
+        report["sent"]["unsupported"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Companion cannot delete"),
+        "{report:#}"
+    );
+    assert!(server.keys().await.contains(&key));
 }

@@ -265,6 +265,15 @@ async fn offline_deletions_reach_the_backend_once_each_and_the_worker_deletes_th
         (Some(0), Some(2500))
     );
     assert!(upstream["worker_seen_at_ms"].as_i64().is_some());
+    let mut health = ureq::get(format!("{}/v1/health", backend.url))
+        .call()
+        .unwrap();
+    let health: Value = health.body_mut().read_json().unwrap();
+    // The worker reports every round, so health's time is the same or later.
+    assert!(
+        health["deletion_worker_seen_at_ms"].as_i64() >= upstream["worker_seen_at_ms"].as_i64(),
+        "{health}"
+    );
 
     // SIGTERM: the worker stops cleanly.
     let status = worker.terminate(Duration::from_secs(10));

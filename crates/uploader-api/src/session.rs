@@ -22,4 +22,8 @@ pub struct Health {
     /// The backend's time, in milliseconds since the Unix epoch.
     pub time_ms: i64,
     pub version: String,
+    /// When a deletion worker last reported in (every round, busy or idle); absent if none
+    /// ever ran. A monitor alerts when it is older than a few poll intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_worker_seen_at_ms: Option<i64>,
 }

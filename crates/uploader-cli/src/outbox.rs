@@ -39,6 +39,7 @@ struct SendReport {
     dead: usize,
     offline: bool,
     error: Option<String>,
+    unsupported: Option<String>,
 }
 
 impl From<&Flushed> for SendReport {
@@ -49,6 +50,7 @@ impl From<&Flushed> for SendReport {
             dead: f.dead,
             offline: f.offline,
             error: f.error.clone(),
+            unsupported: f.unsupported.clone(),
         }
     }
 }
@@ -118,6 +120,10 @@ pub async fn delete(config: Config, request: DeleteRequest) -> anyhow::Result<Ex
 }
 
 fn print_flushed(uploader: &Uploader, sent: &Flushed) {
+    if let Some(why) = &sent.unsupported {
+        println!("nothing sent: {why}");
+        return;
+    }
     println!("{} sent to {}", sent.sent, uploader.destination());
     if sent.retried > 0 {
         println!("{} failed and will be tried again", sent.retried);

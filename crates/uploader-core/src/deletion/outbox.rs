@@ -25,6 +25,8 @@ pub struct Flushed {
     pub offline: bool,
     /// The last whole-request error, if any.
     pub error: Option<String>,
+    /// Why nothing can be sent in this mode (Companion); the rows wait.
+    pub unsupported: Option<String>,
 }
 
 /// How many deletions wait, here and (backend mode) in the backend's queue, and whether that
@@ -158,6 +160,10 @@ impl Uploader {
     pub async fn outbox_flush(&self, offline_limit: Duration) -> Result<Flushed> {
         self.reclaim_outbox()?;
         let mut flushed = Flushed::default();
+        if let Deletions::Unsupported(why) = self.transport.deletions() {
+            flushed.unsupported = Some(why.to_string());
+            return Ok(flushed);
+        }
         let mut offline_since: Option<tokio::time::Instant> = None;
         loop {
             let report = self.outbox_round().await?;
