@@ -608,3 +608,111 @@ async fn a_viewing_link_shows_the_private_object_until_it_expires_in_both_modes(
         );
     }
 }
+
+/// Small variants only: the photos are rendered quickly.
+const SMALL: &str = r#"
+[[variant]]
+name = "thumb"
+longest_edge = 200
+quality = 80
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replacing_a_skus_photos_deletes_the_old_ones_and_removing_an_image_deletes_its_variants() {
+    let server = S3Server::start().await;
+    let backend = BackendServer::start_with(
+        &server,
+        &server.endpoint,
+        &[("UPLOADER_WORKER", "true"), WORKER[0], WORKER[1]],
+    );
+    let ws = Workspace::new(&format!("{CONFIG}{SMALL}"));
+    let old = ws.dir.path().join("old");
+    let new = ws.dir.path().join("new");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::create_dir_all(&new).unwrap();
+    let photo = uploader_testkit::shared_image("real/exifsamples_mobile_jolla.jpg");
+    std::fs::copy(&photo, old.join("SKU7_front.jpg")).unwrap();
+    std::fs::copy(&photo, old.join("SKU7_back.jpg")).unwrap();
+    std::fs::copy(&photo, new.join("SKU7_studio.jpg")).unwrap();
+    std::fs::copy(&photo, new.join("SKU8_front.jpg")).unwrap();
+    let env = backend.env();
+    let upload = |dir: &std::path::Path, extra: &[&str]| {
+        let (code, report) = run_json(
+            ws.uploader_via(env.clone())
+                .args(["upload", "--json"])
+                .args(extra)
+                .arg(dir),
+        );
+        assert_eq!(code, 0, "{report:#}");
+        report
+    };
+    upload(&old, &[]);
+    let before = server.keys().await;
+    assert_eq!(
+        before,
+        [
+            "products/SKU7/SKU7_back-thumb.jpg",
+            "products/SKU7/SKU7_front-thumb.jpg"
+        ]
+    );
+
+    // The new shoot replaces SKU7's photos; SKU8 has none to replace.
+    upload(&new, &["--replace"]);
+    let rows = outbox(&ws, &env);
+    let queued: BTreeSet<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(queued, before.iter().map(String::as_str).collect());
+    assert!(
+        rows.iter()
+            .all(|r| r["reason"].as_str().unwrap().starts_with("replaced by job"))
+    );
+    wait_for(
+        "the worker deletes the old photos",
+        Duration::from_secs(60),
+        || ids(&db(&backend), "s3_deletion_history").len() == 2,
+    )
+    .await;
+    assert_eq!(
+        server.keys().await,
+        [
+            "products/SKU7/SKU7_studio-thumb.jpg",
+            "products/SKU8/SKU8_front-thumb.jpg"
+        ]
+    );
+    // The catalog forgot them too.
+    let registered: Vec<String> = backend.registered().into_iter().map(|r| r.key).collect();
+    assert_eq!(registered, server.keys().await);
+
+    // Removing an uploaded image (by job id) deletes its variants.
+    let (_, status) = run_json(ws.uploader_via(env.clone()).args(["status", "--json"]));
+    let job = status["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["source"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("SKU8_front.jpg")
+        })
+        .unwrap_or_else(|| panic!("{status:#}"))["job_id"]
+        .as_i64()
+        .unwrap();
+    let (code, report) = run_json(ws.uploader_via(env.clone()).args([
+        "delete",
+        "--json",
+        "--job",
+        &job.to_string(),
+    ]));
+    assert_eq!(
+        (code, report["queued"].as_u64()),
+        (0, Some(1)),
+        "{report:#}"
+    );
+    wait_for(
+        "the worker deletes the removed image",
+        Duration::from_secs(60),
+        || ids(&db(&backend), "s3_deletion_history").len() == 3,
+    )
+    .await;
+    assert_eq!(server.keys().await, ["products/SKU7/SKU7_studio-thumb.jpg"]);
+}

@@ -183,6 +183,24 @@ async fn drain(
             wait.offline_timeout
         );
     }
+    // Photos replaced by this run left deletions in the outbox: send them now too.
+    if uploader.outbox_counts()?.backlog() > 0 {
+        let limit = std::time::Duration::from_secs(wait.offline_timeout.min(10));
+        let flushed = uploader.outbox_flush(limit).await?;
+        if let Some(why) = &flushed.unsupported {
+            eprintln!("deletions wait in the outbox: {why}");
+        } else if flushed.sent > 0 || flushed.offline {
+            eprintln!(
+                "{} replaced photo(s) deleted or handed over{}",
+                flushed.sent,
+                if flushed.offline {
+                    "; the rest wait in the outbox (`uploader outbox sync`)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     if let Some(warning) = uploader.clock_warning() {
         eprintln!("warning: {warning}");
     }
