@@ -41,7 +41,7 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         eta_seconds: p.eta_seconds,
                     }),
                     // `outbox_watch` adds the backend's figures and tells the window.
-                    Ok(Event::Outbox(_)) => {}
+                    Ok(Event::OutboxChanged) => {}
                     // The window reloads the list from the database when it falls behind.
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,

@@ -30,7 +30,7 @@ pub fn spawn(app: AppHandle, uploader: Arc<Uploader>) {
                 _ = tick.tick() => {}
                 event = events.recv() => {
                     match event {
-                        Ok(Event::Outbox(_)) | Err(RecvError::Lagged(_)) => changed = true,
+                        Ok(Event::OutboxChanged) | Err(RecvError::Lagged(_)) => changed = true,
                         Ok(_) => {}
                         Err(RecvError::Closed) => break,
                     }

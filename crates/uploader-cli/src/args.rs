@@ -66,24 +66,7 @@ pub enum Command {
     /// Delete objects: each key goes into the local deletion outbox first, then to S3
     /// (direct mode) or the backend's deletion queue (backend mode). Offline, the deletions
     /// wait and are sent later (`uploader outbox sync`, or the app)
-    Delete {
-        /// Object keys, e.g. products/SKU1/front-large.jpg
-        keys: Vec<String>,
-        /// Keys from a file, one per line (`-` for standard input)
-        #[arg(long, value_name = "FILE")]
-        keys_from: Option<PathBuf>,
-        /// Remove these uploaded images (job ids): all their variants
-        #[arg(long = "job", value_name = "ID")]
-        jobs: Vec<i64>,
-        /// Only record the deletions; send them later
-        #[arg(long)]
-        no_send: bool,
-        /// Stop trying to send after the server has been unreachable this many seconds
-        #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-        offline_timeout: u64,
-        #[arg(long)]
-        json: bool,
-    },
+    Delete(DeleteArgs),
     /// Print a temporary link for viewing a private object (a presigned GET)
     Link {
         key: String,
@@ -189,6 +172,27 @@ pub enum QueueAction {
         #[command(flatten)]
         wait: Wait,
     },
+}
+
+/// What `uploader delete` removes, and how it reports.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Object keys, e.g. products/SKU1/front-large.jpg
+    pub keys: Vec<String>,
+    /// Keys from a file, one per line (`-` for standard input)
+    #[arg(long, value_name = "FILE")]
+    pub keys_from: Option<PathBuf>,
+    /// Remove these uploaded images (job ids): all their variants
+    #[arg(long = "job", value_name = "ID")]
+    pub jobs: Vec<i64>,
+    /// Only record the deletions; send them later
+    #[arg(long)]
+    pub no_send: bool,
+    /// Stop trying to send after the server has been unreachable this many seconds
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub offline_timeout: u64,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How long a run waits for an unreachable server.

@@ -83,24 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Token(action) => token(action),
-        Command::Delete {
-            keys,
-            keys_from,
-            jobs,
-            no_send,
-            offline_timeout,
-            json,
-        } => {
-            let request = outbox::DeleteRequest {
-                keys,
-                keys_from,
-                jobs,
-                no_send,
-                offline_timeout,
-                json,
-            };
-            outbox::delete(config, request).await
-        }
+        Command::Delete(request) => outbox::delete(config, request).await,
         Command::Link { key, expires } => {
             let uploader = Uploader::open(config).await?;
             let link = uploader

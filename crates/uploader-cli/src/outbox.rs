@@ -12,17 +12,7 @@ use uploader_core::config::Config;
 use uploader_core::deletion::{Backlog, Flushed};
 use uploader_core::store::{OutboxCounts, OutboxState, Store};
 
-use crate::args::OutboxAction;
-
-/// What `delete` is asked to remove.
-pub struct DeleteRequest {
-    pub keys: Vec<String>,
-    pub keys_from: Option<std::path::PathBuf>,
-    pub jobs: Vec<i64>,
-    pub no_send: bool,
-    pub offline_timeout: u64,
-    pub json: bool,
-}
+use crate::args::{DeleteArgs, OutboxAction};
 
 #[derive(Serialize)]
 struct DeleteReport {
@@ -75,7 +65,7 @@ fn read_keys(path: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-pub async fn delete(config: Config, request: DeleteRequest) -> anyhow::Result<ExitCode> {
+pub async fn delete(config: Config, request: DeleteArgs) -> anyhow::Result<ExitCode> {
     let mut keys = request.keys;
     if let Some(path) = &request.keys_from {
         keys.extend(read_keys(path)?);

@@ -20,8 +20,8 @@ pub enum Event {
     BatchProgress(crate::queue::BatchProgress),
     /// The server became unreachable (uploads wait, no attempt is counted) or reachable again.
     Connectivity { online: bool },
-    /// The deletion outbox changed: how many rows are in each state.
-    Outbox(crate::store::OutboxCounts),
+    /// The deletion outbox changed; `Uploader::backlog` has the figures.
+    OutboxChanged,
 }
 
 /// A broadcast bus; a subscriber that falls behind loses old events, never blocks the core.

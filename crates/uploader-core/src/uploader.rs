@@ -479,7 +479,7 @@ mod tests {
                 Event::JobAdded(j) | Event::JobChanged(j) => j.state.to_string(),
                 Event::Progress { .. } => "progress".into(),
                 Event::Connectivity { online } => format!("online {online}"),
-                Event::Outbox(counts) => format!("outbox {}", counts.backlog()),
+                Event::OutboxChanged => "outbox".into(),
                 Event::BatchProgress(p) => {
                     format!("batch {}/{}", p.totals.uploaded, p.totals.files)
                 }

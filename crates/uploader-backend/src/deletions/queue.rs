@@ -34,7 +34,7 @@ pub fn accept(
             code: code.to_string(),
             message,
         };
-        if uuid_like(&d.id).is_err() {
+        if !uuid_like(&d.id) {
             receipt.refused.push(refuse(
                 code::BAD_REQUEST,
                 "`id` must be a UUID (36 characters)".into(),
@@ -87,9 +87,8 @@ pub fn accept(
     Ok(receipt)
 }
 
-fn uuid_like(id: &str) -> Result<(), ()> {
-    let ok = id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-    if ok { Ok(()) } else { Err(()) }
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 /// The queue's figures; backlog and average attempts come from the guide's own query.
@@ -201,14 +200,7 @@ impl DeletionStore for DeletionQueue {
                    AND ((lease_owner IS NULL AND next_attempt_at <= ?1) OR lease_expires_at <= ?1)
                  ORDER BY created_at, id LIMIT ?2",
             )?
-            .query_map(params![now, limit as i64], |r| {
-                Ok(DueDeletion {
-                    id: r.get(0)?,
-                    key: r.get(1)?,
-                    attempts: r.get(2)?,
-                    max_attempts: r.get(3)?,
-                })
-            })?
+            .query_map(params![now, limit as i64], DueDeletion::from_row)?
             .collect::<rusqlite::Result<_>>()?;
         {
             let mut lease = tx.prepare_cached(

@@ -29,6 +29,18 @@ pub struct DueDeletion {
     pub max_attempts: u32,
 }
 
+impl DueDeletion {
+    /// A row selected as `id, key, attempts, max_attempts`, as every store's claim selects it.
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get(0)?,
+            key: r.get(1)?,
+            attempts: r.get(2)?,
+            max_attempts: r.get(3)?,
+        })
+    }
+}
+
 /// How a claimed row ends this round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settlement {

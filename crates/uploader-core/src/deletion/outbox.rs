@@ -247,8 +247,6 @@ impl Uploader {
 
     fn outbox_changed(&self) {
         self.outbox_wake.notify_one();
-        if let Ok(counts) = self.store.outbox_counts() {
-            self.events.send(Event::Outbox(counts));
-        }
+        self.events.send(Event::OutboxChanged);
     }
 }

@@ -386,14 +386,7 @@ impl DeletionStore for Store {
                     OR (state = 'sending' AND lease_expires_at <= ?1)
                  ORDER BY created_at, id LIMIT ?2",
             )?
-            .query_map(params![now, limit as i64], |r| {
-                Ok(DueDeletion {
-                    id: r.get(0)?,
-                    key: r.get(1)?,
-                    attempts: r.get(2)?,
-                    max_attempts: r.get(3)?,
-                })
-            })?
+            .query_map(params![now, limit as i64], DueDeletion::from_row)?
             .collect::<rusqlite::Result<_>>()?;
         for row in &due {
             tx.run(
