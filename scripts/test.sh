@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+# A clean clone gains nothing from incremental artefacts, and they double the target dir's size
+# (a CI run once ran out of disk).
+if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "UI: type check, unit tests, build"
