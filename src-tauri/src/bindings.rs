@@ -4,7 +4,10 @@
 
 use ts_rs::TS;
 
-use crate::dto::{AppStatus, CommandError, JOB_EVENT, JobEvent, JobStateView, JobView, OutboxView};
+use crate::dto::{
+    AppStatus, CommandError, ControlAction, JOB_EVENT, JobEvent, JobStateView, JobView, NoteView,
+    OutboxView, ReviewItemView, ReviewView,
+};
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
 pub fn typescript() -> String {
@@ -16,6 +19,10 @@ pub fn typescript() -> String {
         CommandError::decl(&cfg),
         AppStatus::decl(&cfg),
         OutboxView::decl(&cfg),
+        ReviewView::decl(&cfg),
+        ReviewItemView::decl(&cfg),
+        NoteView::decl(&cfg),
+        ControlAction::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
@@ -29,9 +36,22 @@ pub fn typescript() -> String {
     out.push_str("/** Each command's arguments and result; errors are `CommandError`. */\nexport type Commands = {\n");
     let commands = [
         (
+            "review_paths",
+            "{ paths: Array<string>; sku: string | null }",
+            ReviewView::name(&cfg),
+        ),
+        (
             "add_paths",
-            "{ paths: Array<string> }",
+            "{ paths: Array<string>; sku: string | null }",
             format!("Array<{}>", JobView::name(&cfg)),
+        ),
+        (
+            "control_jobs",
+            &format!(
+                "{{ action: {}; ids: Array<number> }}",
+                ControlAction::name(&cfg)
+            ),
+            "number".into(),
         ),
         (
             "list_jobs",

@@ -1,6 +1,6 @@
 //! The shapes the UI sees. TypeScript types are generated from these (see `bindings.rs`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uploader_core::queue::JobState;
 use uploader_core::store::JobRecord;
@@ -139,6 +139,99 @@ impl From<&uploader_core::deletion::Backlog> for OutboxView {
     }
 }
 
+/// What confirming a drop would queue, shown in the review sheet.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    pub items: Vec<ReviewItemView>,
+    /// Files in the dropped folders that are not images, passed over.
+    #[ts(type = "number")]
+    pub skipped: u64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewItemView {
+    pub path: String,
+    pub file_name: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// "JPEG", "HEIC"…, when the content is an image.
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub sku: String,
+    pub keys: Vec<String>,
+    pub notes: Vec<NoteView>,
+    /// Queued on confirm (false when a note says the file cannot be used).
+    pub usable: bool,
+}
+
+/// One thing worth a second look: a stable code and a sentence.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct NoteView {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&uploader_core::intake::Review> for ReviewView {
+    fn from(r: &uploader_core::intake::Review) -> Self {
+        Self {
+            items: r
+                .items
+                .iter()
+                .map(|i| ReviewItemView {
+                    path: i.path.display().to_string(),
+                    file_name: file_name(&i.path),
+                    bytes: i.bytes,
+                    format: i.format.map(|f| f.name().to_string()),
+                    width: i.width,
+                    height: i.height,
+                    sku: i.sku.clone(),
+                    keys: i.keys.clone(),
+                    notes: i
+                        .notes
+                        .iter()
+                        .map(|n| NoteView {
+                            code: n.code().to_string(),
+                            message: n.message(),
+                        })
+                        .collect(),
+                    usable: i.usable(),
+                })
+                .collect(),
+            skipped: r.skipped as u64,
+        }
+    }
+}
+
+/// A person's action on queued work.
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlAction {
+    Pause,
+    Resume,
+    Retry,
+    Cancel,
+}
+
+impl From<ControlAction> for uploader_core::queue::Control {
+    fn from(a: ControlAction) -> Self {
+        match a {
+            ControlAction::Pause => Self::Pause,
+            ControlAction::Resume => Self::Resume,
+            ControlAction::Retry => Self::Retry,
+            ControlAction::Cancel => Self::Cancel,
+        }
+    }
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
 pub const JOB_EVENT: &str = "job-event";
 
 /// Every command error: a stable code for the UI's logic, a sentence for people.
@@ -153,6 +246,8 @@ pub struct CommandError {
 #[serde(rename_all = "camelCase")]
 pub struct AppStatus {
     pub ready: bool,
+    /// "Direct to S3", "Through the company backend"…
+    pub mode: Option<String>,
     pub destination: Option<String>,
     pub problem: Option<CommandError>,
 }
@@ -184,11 +279,7 @@ impl From<&JobRecord> for JobView {
     fn from(j: &JobRecord) -> Self {
         Self {
             id: j.id,
-            file_name: j
-                .source_path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| j.source_path.display().to_string()),
+            file_name: file_name(&j.source_path),
             source_path: j.source_path.display().to_string(),
             sku: j.sku.clone(),
             state: j.state.into(),

@@ -8,6 +8,7 @@ mod dto;
 mod forward;
 mod outbox_watch;
 mod state;
+mod thumbnails;
 
 use std::path::PathBuf;
 
@@ -19,8 +20,11 @@ pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
+        .register_asynchronous_uri_scheme_protocol(thumbnails::SCHEME, thumbnails::handle)
         .invoke_handler(tauri::generate_handler![
+            commands::review_paths,
             commands::add_paths,
+            commands::control_jobs,
             commands::list_jobs,
             commands::app_status,
             commands::outbox_status

@@ -24,7 +24,11 @@ export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed",
 
 export type CommandError = { code: string, message: string, };
 
-export type AppStatus = { ready: boolean, destination: string | null, problem: CommandError | null, };
+export type AppStatus = { ready: boolean, 
+/**
+ * "Direct to S3", "Through the company backend"…
+ */
+mode: string | null, destination: string | null, problem: CommandError | null, };
 
 export type OutboxView = { 
 /**
@@ -48,11 +52,33 @@ upstreamBacklog: number | null, upstreamAvgAttempts: number | null, upstreamDead
  */
 upstreamError: string | null, alertThreshold: number, alert: boolean, };
 
+export type ReviewView = { items: Array<ReviewItemView>, 
+/**
+ * Files in the dropped folders that are not images, passed over.
+ */
+skipped: number, };
+
+export type ReviewItemView = { path: string, fileName: string, bytes: number, 
+/**
+ * "JPEG", "HEIC"…, when the content is an image.
+ */
+format: string | null, width: number | null, height: number | null, sku: string, keys: Array<string>, notes: Array<NoteView>, 
+/**
+ * Queued on confirm (false when a note says the file cannot be used).
+ */
+usable: boolean, };
+
+export type NoteView = { code: string, message: string, };
+
+export type ControlAction = "pause" | "resume" | "retry" | "cancel";
+
 export const JOB_EVENT = "job-event";
 
 /** Each command's arguments and result; errors are `CommandError`. */
 export type Commands = {
-  add_paths: { args: { paths: Array<string> }; result: Array<JobView> };
+  review_paths: { args: { paths: Array<string>; sku: string | null }; result: ReviewView };
+  add_paths: { args: { paths: Array<string>; sku: string | null }; result: Array<JobView> };
+  control_jobs: { args: { action: ControlAction; ids: Array<number> }; result: number };
   list_jobs: { args: Record<string, never>; result: Array<JobView> };
   app_status: { args: Record<string, never>; result: AppStatus };
   outbox_status: { args: Record<string, never>; result: OutboxView };

@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { JobView } from "./bindings";
-import { applyEvent, formatBytes, merge, plural, progress, summarize, throughputText } from "./jobs";
+import {
+  type Filter,
+  applyEvent,
+  filterCounts,
+  filterJobs,
+  formatBytes,
+  indexOf,
+  merge,
+  overallProgress,
+  plural,
+  progress,
+  summarize,
+  throughputText,
+} from "./jobs";
 
 function job(id: number, patch: Partial<JobView> = {}): JobView {
   return {
@@ -70,8 +83,11 @@ describe("merge after a retry", () => {
 
 describe("summaries", () => {
   it.each([
-    [[], { total: 0, uploaded: 0, failed: 0, active: 0 }],
-    [[job(1, { state: "uploaded" }), job(2, { state: "failed" }), job(3, { state: "processing" })], { total: 3, uploaded: 1, failed: 1, active: 1 }],
+    [[], { total: 0, uploaded: 0, failed: 0, active: 0, cancelled: 0, paused: 0 }],
+    [
+      [job(1, { state: "uploaded" }), job(2, { state: "failed" }), job(3, { state: "processing" })],
+      { total: 3, uploaded: 1, failed: 1, active: 1, cancelled: 0, paused: 0 },
+    ],
   ])("summarize %#", (jobs, want) => {
     expect(summarize(jobs)).toEqual(want);
   });
@@ -113,5 +129,66 @@ describe("throughputText", () => {
     [1024, 5400, "1.0 KB/s · about 1.5 h left"],
   ])("%d B/s, %s s left → %s", (rate, eta, text) => {
     expect(throughputText(rate, eta)).toBe(text);
+  });
+});
+
+describe("filters", () => {
+  const jobs = [
+    job(1, { state: "uploaded" }),
+    job(2, { state: "failed", error: "x" }),
+    job(3, { state: "uploading" }),
+    job(4, { state: "queued", paused: true }),
+    job(5, { state: "cancelled" }),
+  ];
+  const cases: Array<[Filter, number[]]> = [
+    ["all", [1, 2, 3, 4, 5]],
+    ["active", [3, 4]],
+    ["failed", [2]],
+    ["done", [1]],
+  ];
+  for (const [filter, ids] of cases) {
+    it(`${filter} shows ${ids.join(", ")}`, () => expect(filterJobs(jobs, filter).map((j) => j.id)).toEqual(ids));
+  }
+
+  it("counts what each filter shows, and paused jobs among those in progress", () => {
+    const s = summarize(jobs);
+    expect(filterCounts(s)).toEqual({ all: 5, active: 2, failed: 1, done: 1 });
+    expect(s.paused).toBe(1);
+  });
+
+  it("all is the list itself, not a copy", () => expect(filterJobs(jobs, "all")).toBe(jobs));
+});
+
+describe("overallProgress", () => {
+  it("is null when nothing is in progress", () => {
+    expect(overallProgress(summarize([job(1, { state: "uploaded" })]))).toBeNull();
+  });
+
+  it("counts finished jobs (failed too) out of those not cancelled", () => {
+    const jobs = [job(1, { state: "uploaded" }), job(2, { state: "failed" }), job(3, { state: "uploading" }), job(4, { state: "cancelled" })];
+    expect(overallProgress(summarize(jobs))).toEqual({ fraction: 2 / 3, text: "66% · 1 of 3 uploaded" });
+  });
+});
+
+describe("a long list", () => {
+  it("applies 1,000 progress events to 10,000 jobs quickly and keeps untouched rows identical", () => {
+    let jobs = Array.from({ length: 10_000 }, (_, i) => job(i + 1, { state: "uploading", bytesTotal: 1000 }));
+    const first = jobs[0];
+    for (let n = 0; n < 1000; n++) {
+      jobs = applyEvent(jobs, { kind: "progress", jobId: 2 + ((n * 7919) % 9999), bytesDone: n, bytesTotal: 1000 });
+    }
+    expect(jobs[0]).toBe(first);
+    expect(indexOf(jobs, 10_000)).toBe(9999);
+    expect(indexOf(jobs, 10_001)).toBe(-1);
+  });
+
+  it("merges a reload into events already applied, ordered by id", () => {
+    const merged = merge([job(5, { updatedAt: 9 }), job(2)], [job(1), job(5, { updatedAt: 1, state: "failed" }), job(3)]);
+    expect(merged.map((j) => [j.id, j.state])).toEqual([
+      [1, "queued"],
+      [2, "queued"],
+      [3, "queued"],
+      [5, "queued"],
+    ]);
   });
 });

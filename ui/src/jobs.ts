@@ -7,12 +7,16 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
     case "added":
     case "changed":
       return upsert(jobs, event.job);
-    case "progress":
-      return jobs.map((j) =>
-        j.id === event.jobId && j.state !== "uploaded" && j.state !== "failed"
-          ? { ...j, bytesDone: event.bytesDone, bytesTotal: event.bytesTotal }
-          : j,
-      );
+    case "progress": {
+      // The list is ordered by id: found in log n, so 10,000 rows cost little per event.
+      const i = indexOf(jobs, event.jobId);
+      const j = i >= 0 ? jobs[i] : undefined;
+      if (!j || j.state === "uploaded" || j.state === "failed") return jobs;
+      if (j.bytesDone === event.bytesDone && j.bytesTotal === event.bytesTotal) return jobs;
+      const next = jobs.slice();
+      next[i] = { ...j, bytesDone: event.bytesDone, bytesTotal: event.bytesTotal };
+      return next;
+    }
     case "connectivity":
     case "batch":
     case "outbox":
@@ -23,14 +27,30 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
 /** Merges a freshly loaded list with what events already brought: the later record wins
  * (a job can move back, e.g. from uploading to staged while it waits for a retry). */
 export function merge(current: JobView[], loaded: JobView[]): JobView[] {
-  return loaded.reduce((acc, job) => {
-    const known = acc.find((j) => j.id === job.id);
-    return known && known.updatedAt > job.updatedAt ? acc : upsert(acc, job);
-  }, current);
+  const byId = new Map(current.map((j) => [j.id, j]));
+  for (const job of loaded) {
+    const known = byId.get(job.id);
+    if (!known || known.updatedAt <= job.updatedAt) byId.set(job.id, job);
+  }
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** Index of the job with this id in a list ordered by id, or -1. */
+export function indexOf(jobs: JobView[], id: number): number {
+  let lo = 0;
+  let hi = jobs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = jobs[mid].id;
+    if (at === id) return mid;
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function upsert(jobs: JobView[], job: JobView): JobView[] {
-  const i = jobs.findIndex((j) => j.id === job.id);
+  const i = indexOf(jobs, job.id);
   if (i >= 0) {
     const next = jobs.slice();
     next[i] = job;
@@ -42,13 +62,70 @@ function upsert(jobs: JobView[], job: JobView): JobView[] {
   return next;
 }
 
-export type Summary = { total: number; uploaded: number; failed: number; active: number };
+export type Summary = {
+  total: number;
+  uploaded: number;
+  failed: number;
+  active: number;
+  cancelled: number;
+  /** Unfinished jobs the user paused. */
+  paused: number;
+};
 
 export function summarize(jobs: JobView[]): Summary {
-  const uploaded = jobs.filter((j) => j.state === "uploaded").length;
-  const failed = jobs.filter((j) => j.state === "failed").length;
-  const cancelled = jobs.filter((j) => j.state === "cancelled").length;
-  return { total: jobs.length, uploaded, failed, active: jobs.length - uploaded - failed - cancelled };
+  const s: Summary = { total: jobs.length, uploaded: 0, failed: 0, active: 0, cancelled: 0, paused: 0 };
+  for (const j of jobs) {
+    if (j.state === "uploaded") s.uploaded++;
+    else if (j.state === "failed") s.failed++;
+    else if (j.state === "cancelled") s.cancelled++;
+    else {
+      s.active++;
+      if (j.paused) s.paused++;
+    }
+  }
+  return s;
+}
+
+/** The queue's filters: a row shows under `all` and under the one its state belongs to. */
+export type Filter = "all" | "active" | "failed" | "done";
+
+export const FILTERS: Array<{ filter: Filter; label: string }> = [
+  { filter: "all", label: "All" },
+  { filter: "active", label: "In progress" },
+  { filter: "failed", label: "Failed" },
+  { filter: "done", label: "Done" },
+];
+
+export function matches(job: JobView, filter: Filter): boolean {
+  switch (filter) {
+    case "all":
+      return true;
+    case "failed":
+      return job.state === "failed";
+    case "done":
+      return job.state === "uploaded";
+    case "active":
+      return job.state !== "failed" && job.state !== "uploaded" && job.state !== "cancelled";
+  }
+}
+
+/** The rows a filter shows; `all` returns the list itself (no copy of 10,000 rows). */
+export function filterJobs(jobs: JobView[], filter: Filter): JobView[] {
+  return filter === "all" ? jobs : jobs.filter((j) => matches(j, filter));
+}
+
+/** How many rows each filter would show, for the filter buttons. */
+export function filterCounts(summary: Summary): Record<Filter, number> {
+  return { all: summary.total, active: summary.active, failed: summary.failed, done: summary.uploaded };
+}
+
+/** "37% · 120 of 500 uploaded": the window title and taskbar's progress, or null when idle. */
+export function overallProgress(summary: Summary): { fraction: number; text: string } | null {
+  const counted = summary.total - summary.cancelled;
+  if (summary.active === 0 || counted === 0) return null;
+  const finished = summary.uploaded + summary.failed;
+  const fraction = finished / counted;
+  return { fraction, text: `${Math.floor(fraction * 100)}% · ${summary.uploaded} of ${counted} uploaded` };
 }
 
 /** 0..1 for the progress bar: bytes the server confirmed once known, else the stage. */

@@ -9,12 +9,14 @@ pub mod config;
 pub mod deletion;
 pub mod error;
 pub mod events;
+pub mod hash;
 pub mod heap;
 pub mod intake;
 pub mod naming;
 pub mod pipeline;
 pub mod queue;
 pub mod store;
+pub mod thumbnail;
 pub mod transport;
 mod uploader;
 

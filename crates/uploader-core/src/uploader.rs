@@ -25,6 +25,7 @@ pub struct Uploader {
     pub(crate) recipe: Arc<Recipe>,
     pub(crate) naming: Naming,
     pub(crate) staging: PathBuf,
+    pub(crate) thumbnails: crate::thumbnail::Thumbnails,
     pub(crate) wake: Notify,
     /// Wakes the outbox's sender when a deletion is recorded.
     pub(crate) outbox_wake: Notify,
@@ -93,6 +94,7 @@ impl Uploader {
         Ok(Arc::new(Self {
             naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),
+            thumbnails: crate::thumbnail::Thumbnails::new(AppDirs::thumbnails(&data_dir), &config),
             recipe: Arc::new(Recipe::from_config(&config)),
             events: EventBus::new(),
             wake: Notify::new(),
@@ -214,6 +216,11 @@ impl Uploader {
         }
         self.wake.notify_one();
         Ok(done)
+    }
+
+    /// A small upright JPEG preview of a source photo (cached; see [`crate::thumbnail`]).
+    pub fn thumbnail(&self, path: &std::path::Path) -> Result<Vec<u8>> {
+        self.thumbnails.of_file(path)
     }
 
     /// Wakes the scheduler, e.g. after a pause, resume or retry recorded in the store.
@@ -435,6 +442,95 @@ mod tests {
         config.data_dir = Some(dir.join("data"));
         config.upload.max_attempts = 4;
         Uploader::with_parts(config, transport, Arc::new(SystemClock), quick()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_drop_is_reviewed_with_skus_keys_and_what_to_check_before_anything_is_recorded() {
+        use crate::intake::{Note, SourceFormat};
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        let up = uploader(dir.path(), transport.clone());
+        let shoot = dir.path().join("shoot");
+        std::fs::create_dir_all(&shoot).unwrap();
+        let front = photo(&shoot, "A1_front.png", 3000, 1000);
+        photo(&shoot, "B2_small.png", 300, 200);
+        photo(&shoot, "nosku.png", 1200, 1200);
+        std::fs::write(shoot.join("C3_notes.jpg"), "not a photo").unwrap();
+        std::fs::write(shoot.join("readme.txt"), "shot on Tuesday").unwrap();
+
+        let review = up.review(std::slice::from_ref(&shoot), None).unwrap();
+        assert_eq!(review.skipped, 1, "readme.txt");
+        let by_name = |name: &str| {
+            review
+                .items
+                .iter()
+                .find(|i| i.path.ends_with(name))
+                .unwrap_or_else(|| panic!("{name} is not in the review"))
+        };
+        let a = by_name("A1_front.png");
+        assert_eq!(
+            (a.sku.as_str(), a.format, a.width, a.height),
+            ("A1", Some(SourceFormat::Png), Some(3000), Some(1000))
+        );
+        assert_eq!(
+            a.keys,
+            [
+                "products/A1/A1_front-large.jpg",
+                "products/A1/A1_front-thumb.jpg"
+            ]
+        );
+        assert!(a.notes.is_empty() && a.usable(), "{:?}", a.notes);
+        let small = by_name("B2_small.png");
+        assert_eq!(
+            small.notes,
+            [Note::TooSmall {
+                longest_edge: 300,
+                minimum: 1000
+            }]
+        );
+        assert!(small.usable());
+        assert_eq!(by_name("nosku.png").notes[0].code(), "no_sku");
+        let notes = by_name("C3_notes.jpg");
+        assert!(!notes.usable());
+        assert!(
+            notes.notes[0].message().contains("not an image"),
+            "{}",
+            notes.notes[0].message()
+        );
+        assert!(
+            up.store().jobs().unwrap().is_empty(),
+            "a review records nothing"
+        );
+
+        // Once uploaded, the same file is "already uploaded", and a copy under another name is
+        // a duplicate naming the key it is already at.
+        enqueued(&up, up.enqueue(std::slice::from_ref(&front), None));
+        up.run_pending().await.unwrap();
+        let copy = shoot.join("A1_copy.png");
+        std::fs::copy(&front, &copy).unwrap();
+        let again = up.review(&[front, copy], None).unwrap();
+        assert_eq!(
+            again.items[0].notes,
+            [Note::AlreadyRecorded {
+                state: JobState::Uploaded
+            }]
+        );
+        assert_eq!(
+            again.items[1].notes,
+            [Note::Duplicate {
+                key: "products/A1/A1_front-large.jpg".into(),
+                source_path: shoot.join("A1_front.png").to_string_lossy().into_owned(),
+            }]
+        );
+
+        // A SKU typed once for the batch applies to every file, and the pattern is not asked.
+        let typed = up.review(&[shoot.join("nosku.png")], Some("Z9")).unwrap();
+        assert_eq!(typed.items[0].sku, "Z9");
+        assert!(
+            typed.items[0].notes.is_empty(),
+            "{:?}",
+            typed.items[0].notes
+        );
     }
 
     #[tokio::test]

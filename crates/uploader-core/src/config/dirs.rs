@@ -35,4 +35,9 @@ impl AppDirs {
     pub fn staging(data_dir: &Path) -> PathBuf {
         data_dir.join("staging")
     }
+
+    /// Cached previews shown in the window; safe to delete.
+    pub fn thumbnails(data_dir: &Path) -> PathBuf {
+        data_dir.join("thumbnails")
+    }
 }

@@ -191,6 +191,9 @@ pub struct LimitSettings {
     /// Pictures decoded at the same time, counted at full size: memory stays bounded however
     /// many files are worked on at once. A picture larger than this is decoded alone.
     pub concurrent_megapixels: u64,
+    /// The storefront's minimum longest edge in pixels: a smaller photo is flagged when a drop
+    /// is reviewed (it is still uploaded if the user confirms). 0 turns the warning off.
+    pub min_longest_edge: u64,
 }
 
 /// What is written into every variant in place of the source's metadata, which is all
@@ -360,6 +363,7 @@ impl Default for LimitSettings {
             max_file_mb: 200,
             max_megapixels: 100,
             concurrent_megapixels: 300,
+            min_longest_edge: 1000,
         }
     }
 }
@@ -594,6 +598,12 @@ impl Config {
                 "limits.concurrent_megapixels",
                 self.limits.concurrent_megapixels,
                 1,
+                100_000,
+            ),
+            (
+                "limits.min_longest_edge",
+                self.limits.min_longest_edge,
+                0,
                 100_000,
             ),
         ];

@@ -34,6 +34,11 @@ impl Naming {
         }
     }
 
+    /// Whether the file's name matches the SKU pattern (otherwise its whole name is the SKU).
+    pub fn name_has_sku(&self, source: &Path) -> bool {
+        self.sku_pattern.matched(&stem(source)).is_some()
+    }
+
     pub fn key(&self, sku: &str, source: &Path, variant: &str, extension: &str) -> String {
         self.keys.key(sku, &stem(source), variant, extension)
     }

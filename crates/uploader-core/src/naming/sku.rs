@@ -42,9 +42,14 @@ impl SkuPattern {
 
     /// The SKU in `stem`, or the whole stem when the pattern does not match.
     pub fn sku_of<'a>(&self, stem: &'a str) -> &'a str {
+        self.matched(stem).unwrap_or(stem)
+    }
+
+    /// The SKU in `stem`, if the pattern matches it.
+    pub fn matched<'a>(&self, stem: &'a str) -> Option<&'a str> {
         match matches(&self.tokens, stem, 0, None) {
-            Some((start, end)) if end > start => &stem[start..end],
-            _ => stem,
+            Some((start, end)) if end > start => Some(&stem[start..end]),
+            _ => None,
         }
     }
 }

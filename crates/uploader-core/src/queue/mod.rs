@@ -3,6 +3,7 @@
 
 mod backoff;
 mod connectivity;
+mod control;
 mod part_plan;
 mod progress;
 mod render;
@@ -13,6 +14,7 @@ mod throttle;
 
 pub use backoff::Backoff;
 pub use connectivity::Connectivity;
+pub use control::Control;
 pub use part_plan::{MAX_PARTS, MIN_PART, Part, part_size, parts};
 pub use progress::{BatchProgress, Meter};
 pub use runner::{Drained, Tuning};

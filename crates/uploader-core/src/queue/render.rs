@@ -31,25 +31,37 @@ impl Uploader {
         }
         let source = job.source_path.clone();
         let recipe = Arc::clone(&self.recipe);
-        let renditions = tokio::task::spawn_blocking(move || pipeline::render(&source, &recipe))
-            .await
-            .map_err(|e| Error::Image {
-                path: job.source_path.clone(),
-                reason: format!("the image pipeline crashed: {e}"),
-            })??;
+        // The source's hash is taken from the bytes read for rendering: no second read.
+        let rendered = tokio::task::spawn_blocking(move || {
+            let bytes = pipeline::read_limited(&source, &recipe.limits)?;
+            let source_sha256 = crate::hash::sha256_hex(&bytes);
+            pipeline::render_bytes(&source, &bytes, &recipe).map(|r| (r, source_sha256))
+        })
+        .await
+        .map_err(|e| Error::Image {
+            path: job.source_path.clone(),
+            reason: format!("the image pipeline crashed: {e}"),
+        })?;
+        let (renditions, source_sha256) = rendered?;
         let staged = self.write_staged(job, &renditions)?;
         let warnings: Vec<String> = renditions
             .iter()
             .filter_map(|r| r.warning.clone())
             .collect();
-        self.store.stage(job.id, &self.owner, &staged, &warnings)
+        self.store.stage(
+            job.id,
+            &self.owner,
+            &staged,
+            &warnings,
+            Some(&source_sha256),
+        )
     }
 
     /// A file uploaded as it is: the source itself is the staged copy (it is never removed),
     /// checked against its SHA-256 when sent.
     async fn stage_as_is(&self, job: &JobRecord) -> Result<JobRecord> {
         let path = job.source_path.clone();
-        let (bytes, sha256) = tokio::task::spawn_blocking(move || hash_file(&path))
+        let (bytes, sha256) = tokio::task::spawn_blocking(move || crate::hash::hash_file(&path))
             .await
             .map_err(|e| Error::Image {
                 path: job.source_path.clone(),
@@ -75,7 +87,9 @@ impl Uploader {
             upload_id: None,
             etag: None,
         };
-        self.store.stage(job.id, &self.owner, &[variant], &[])
+        let source_sha256 = variant.sha256.clone();
+        self.store
+            .stage(job.id, &self.owner, &[variant], &[], Some(&source_sha256))
     }
 
     /// Writes the renditions where a restart can find them, and names their keys.
@@ -133,39 +147,6 @@ impl Uploader {
     }
 }
 
-/// Size and SHA-256 of a file, read in blocks so memory stays flat whatever its size. A file
-/// that cannot be read is the file's problem, named with its path.
-fn hash_file(path: &std::path::Path) -> Result<(u64, String)> {
-    use sha2::Digest;
-    use std::io::Read;
-    let unreadable = |e: std::io::Error| Error::Image {
-        path: path.to_path_buf(),
-        reason: format!("cannot be read: {e}"),
-    };
-    const BLOCK: u64 = 1 << 20;
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let size = file.metadata().map_err(unreadable)?.len();
-    let mut hasher = sha2::Sha256::new();
-    if size <= BLOCK {
-        // A small file in one read, into a buffer that is not zeroed first: most files are small.
-        let mut bytes = Vec::with_capacity(size as usize + 1);
-        file.read_to_end(&mut bytes).map_err(unreadable)?;
-        hasher.update(&bytes);
-        return Ok((bytes.len() as u64, format!("{:x}", hasher.finalize())));
-    }
-    let mut buf = vec![0u8; BLOCK as usize];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(unreadable)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((total, format!("{:x}", hasher.finalize())))
-}
-
 /// The `Content-Type` of a file uploaded as it is, by its extension.
 fn content_type_of(path: &std::path::Path) -> &'static str {
     let ext = path
@@ -211,23 +192,5 @@ mod tests {
         for (name, want) in cases {
             assert_eq!(content_type_of(std::path::Path::new(name)), want, "{name}");
         }
-    }
-
-    #[test]
-    fn hashing_reads_the_whole_file_in_blocks() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
-        let (size, sha) = hash_file(&path).unwrap();
-        assert_eq!(size, 3 << 20);
-        use sha2::Digest;
-        assert_eq!(
-            sha,
-            format!("{:x}", sha2::Sha256::digest(vec![7u8; 3 << 20]))
-        );
-        assert!(matches!(
-            hash_file(&dir.path().join("missing")),
-            Err(Error::Image { .. })
-        ));
     }
 }

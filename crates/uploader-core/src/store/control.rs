@@ -257,7 +257,7 @@ mod tests {
             upload_id: None,
             etag: None,
         };
-        store.stage(job.id, "w", &[variant], &[]).unwrap();
+        store.stage(job.id, "w", &[variant], &[], None).unwrap();
         store.claim("w", JobState::Staged, TTL).unwrap().unwrap();
         store
             .set_upload_id(job.id, "w", "original", Some("u1"))

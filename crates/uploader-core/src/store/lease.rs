@@ -103,15 +103,16 @@ impl Store {
         })
     }
 
-    /// Records rendered variants (written to their `staged_path`) and what rendering warned
-    /// of, and hands the job to the upload workers. A variant already uploaded with the same
-    /// content stays uploaded.
+    /// Records rendered variants (written to their `staged_path`), what rendering warned of
+    /// and the source's SHA-256, and hands the job to the upload workers. A variant already
+    /// uploaded with the same content stays uploaded.
     pub fn stage(
         &self,
         id: i64,
         owner: &str,
         variants: &[VariantRecord],
         warnings: &[String],
+        source_sha256: Option<&str>,
     ) -> Result<JobRecord> {
         // One per line: a warning is one line of text.
         let warnings: Vec<String> = warnings.iter().map(|w| w.replace('\n', " ")).collect();
@@ -157,9 +158,10 @@ impl Store {
             }
             tx.run(
                 "UPDATE jobs SET state = 'staged', lease_owner = NULL, lease_expires_at = NULL,
-                                 bytes_total = ?2, warnings = ?3, updated_at = ?4
+                                 bytes_total = ?2, warnings = ?3, updated_at = ?4,
+                                 source_sha256 = coalesce(?5, source_sha256)
                  WHERE id = ?1",
-                params![id, total as i64, warnings.join("\n"), now],
+                params![id, total as i64, warnings.join("\n"), now, source_sha256],
             )?;
             recount(tx, id)
         })
@@ -510,6 +512,7 @@ mod tests {
                 owner,
                 &[staged("large", 300), staged("thumb", 100)],
                 &[],
+                None,
             )
             .unwrap();
         store.claim(owner, JobState::Staged, TTL).unwrap().unwrap()
@@ -527,6 +530,7 @@ mod tests {
                 "w1",
                 &[staged("large", 300), staged("thumb", 100)],
                 &["small\nphoto".into()],
+                None,
             )
             .unwrap();
         assert_eq!(
@@ -759,7 +763,7 @@ mod tests {
         enqueue(&store, &["a", "b", "c"]);
         let a = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
         store
-            .stage(a.id, "dead", &[staged("large", 10)], &[])
+            .stage(a.id, "dead", &[staged("large", 10)], &[], None)
             .unwrap();
         let a = store.claim("dead", JobState::Staged, TTL).unwrap().unwrap();
         let b = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
@@ -790,6 +794,7 @@ mod tests {
                 "w",
                 &[staged("large", 300), staged("thumb", 100)],
                 &[],
+                None,
             )
             .unwrap();
         assert_eq!(job.bytes_done, 100);

@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_deletions",
         include_str!("migrations/0005_deletions.sql"),
     ),
+    (
+        "0006_source_hash",
+        include_str!("migrations/0006_source_hash.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -6,6 +6,7 @@ mod jobs;
 mod lease;
 mod migrate;
 mod outbox;
+mod sources;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,7 @@ pub use jobs::{BatchTotals, Enqueued, JobRecord, NewJob, VariantRecord};
 pub use lease::{Confirmed, Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
 pub use outbox::{DEFAULT_MAX_ATTEMPTS, OutboxCounts, OutboxRow, OutboxState};
+pub use sources::UploadedSource;
 
 /// Room for every statement the store runs, so none is parsed twice: parsing SQL cost more
 /// CPU than running it when each small file took a few transactions.

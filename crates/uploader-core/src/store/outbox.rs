@@ -679,7 +679,7 @@ mod tests {
             .enumerate()
             .map(|(i, k)| variant(&format!("v{i}"), k))
             .collect();
-        store.stage(id, "w", &variants, &[]).unwrap();
+        store.stage(id, "w", &variants, &[], None).unwrap();
         store.claim("w", JobState::Staged, TTL).unwrap().unwrap();
         for v in &variants[..variants.len() - 1] {
             store.variant_uploaded(id, "w", &v.name, None).unwrap();

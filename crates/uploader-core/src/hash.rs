@@ -1,0 +1,62 @@
+//! SHA-256 as the store and S3 record it: lowercase hex.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Result};
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Size and SHA-256 of a file, read in blocks so memory stays flat whatever its size. A file
+/// that cannot be read is the file's problem, named with its path.
+pub fn hash_file(path: &Path) -> Result<(u64, String)> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| Error::Image {
+        path: path.to_path_buf(),
+        reason: format!("cannot be read: {e}"),
+    };
+    const BLOCK: u64 = 1 << 20;
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let mut hasher = Sha256::new();
+    if size <= BLOCK {
+        // A small file in one read, into a buffer that is not zeroed first: most files are small.
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        file.read_to_end(&mut bytes).map_err(unreadable)?;
+        hasher.update(&bytes);
+        return Ok((bytes.len() as u64, format!("{:x}", hasher.finalize())));
+    }
+    let mut buf = vec![0u8; BLOCK as usize];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, format!("{:x}", hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_reads_the_whole_file_in_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 3 << 20]).unwrap();
+        let (size, sha) = hash_file(&path).unwrap();
+        assert_eq!(size, 3 << 20);
+        assert_eq!(sha, sha256_hex(&vec![7u8; 3 << 20]));
+        assert!(matches!(
+            hash_file(&dir.path().join("missing")),
+            Err(Error::Image { .. })
+        ));
+    }
+}

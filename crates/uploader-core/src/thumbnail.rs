@@ -1,0 +1,115 @@
+//! Small upright previews of source photos for the window, rendered by the same pipeline as
+//! the variants (so orientation and HEIC are handled alike) and cached on disk.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, Fit, Format, VariantSpec};
+use crate::pipeline::{self, Recipe};
+use crate::{Error, Result};
+
+/// Longest edge of a preview: sharp at 2× on a 120 px cell.
+pub const EDGE: u32 = 240;
+
+pub struct Thumbnails {
+    dir: PathBuf,
+    recipe: Recipe,
+}
+
+impl Thumbnails {
+    /// Previews cached in `dir`, decoded under `config`'s limits.
+    pub fn new(dir: PathBuf, config: &Config) -> Self {
+        let spec = VariantSpec {
+            name: "preview".into(),
+            longest_edge: Some(EDGE),
+            width: None,
+            height: None,
+            fit: Fit::default(),
+            background: "#ffffff".into(),
+            quality: 75,
+            format: Format::Jpeg,
+            original: false,
+        };
+        let recipe = Recipe::from_config(&Config {
+            variants: vec![spec],
+            limits: config.limits.clone(),
+            ..Config::default()
+        });
+        Self { dir, recipe }
+    }
+
+    /// JPEG bytes of `path`'s preview. The cache is keyed by path, size and modification
+    /// time, so an edited file gets a new preview.
+    pub fn of_file(&self, path: &Path) -> Result<Vec<u8>> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        let id = crate::hash::sha256_hex(
+            format!("{}\n{}\n{mtime}", path.to_string_lossy(), meta.len()).as_bytes(),
+        );
+        let cached = self.dir.join(format!("{}.jpg", &id[..32]));
+        if let Ok(bytes) = std::fs::read(&cached) {
+            return Ok(bytes);
+        }
+        let rendition = pipeline::render(path, &self.recipe)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Image {
+                path: path.to_path_buf(),
+                reason: "no preview was rendered".into(),
+            })?;
+        // A cache that cannot be written only costs a render next time.
+        if std::fs::create_dir_all(&self.dir).is_ok() {
+            let partial = cached.with_extension("part");
+            if std::fs::write(&partial, &rendition.bytes).is_ok() {
+                let _ = std::fs::rename(&partial, &cached);
+            }
+        }
+        Ok(rendition.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+        let path = dir.join(name);
+        image::RgbImage::from_pixel(w, h, image::Rgb([200, 10, 10]))
+            .save(&path)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn a_preview_is_small_cached_and_renewed_when_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let thumbs = Thumbnails::new(dir.path().join("cache"), &Config::default());
+        let source = photo(dir.path(), "a.png", 1200, 600);
+        let first = thumbs.of_file(&source).unwrap();
+        let shown = image::load_from_memory(&first).unwrap();
+        assert_eq!((shown.width(), shown.height()), (EDGE, EDGE / 2));
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
+            1
+        );
+        assert_eq!(thumbs.of_file(&source).unwrap(), first);
+
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        photo(dir.path(), "a.png", 600, 1200);
+        let renewed = image::load_from_memory(&thumbs.of_file(&source).unwrap()).unwrap();
+        assert_eq!((renewed.width(), renewed.height()), (EDGE / 2, EDGE));
+    }
+
+    #[test]
+    fn a_file_that_is_not_an_image_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let thumbs = Thumbnails::new(dir.path().join("cache"), &Config::default());
+        let text = dir.path().join("notes.jpg");
+        std::fs::write(&text, "not a photo").unwrap();
+        let error = thumbs.of_file(&text).unwrap_err().to_string();
+        assert!(error.contains("notes.jpg"), "{error}");
+    }
+}
