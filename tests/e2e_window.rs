@@ -466,7 +466,31 @@ async fn a_deletion_backlog_over_the_threshold_is_an_alert_until_the_server_take
         );
         let status = window.text("outbox-status").unwrap_or_default();
         assert!(status.contains("150 deletions waiting"), "{status}");
-        window.screenshot("e2e-outbox-alert.png");
+        // The panel lists them, each with why it has not gone yet.
+        window.click("tab-outbox");
+        let rows = window.driver.wait_for(
+            "the outbox panel's rows",
+            Duration::from_secs(30),
+            "const list = document.querySelector('[data-testid=outbox-list]');
+             return list && Number(list.dataset.count) > 0 ? Number(list.dataset.count) : null;",
+        );
+        assert_eq!(rows, json!(150));
+        let first = window.driver.wait_for(
+            "the rows in view",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=outbox-row]')?.innerText ?? null",
+        );
+        assert!(
+            first
+                .as_str()
+                .unwrap_or_default()
+                .contains("attempt 0 of 10"),
+            "{first}"
+        );
+        // Painted a moment after the DOM changes.
+        std::thread::sleep(Duration::from_millis(500));
+        window.screenshot("outbox.png");
+        window.click("tab-queue");
         window
     });
 
@@ -583,4 +607,99 @@ async fn a_folder_of_50_photos_is_reviewed_with_its_skus_then_all_are_uploaded()
         }
     }
     tokio::task::block_in_place(|| window.close());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn a_photo_deleted_from_the_gallery_goes_through_the_outbox_and_leaves_the_bucket() {
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for (name, hue) in [
+        ("G1_front.jpg", 30u8),
+        ("G1_back.jpg", 200),
+        ("G2_front.jpg", 120),
+    ] {
+        image::RgbImage::from_fn(1600, 1200, |x, y| {
+            image::Rgb([hue, (x / 7) as u8, (y / 5) as u8])
+        })
+        .save(photos.join(name))
+        .unwrap();
+    }
+    let mut env = server.env();
+    env.push((
+        "CATALOG_UPLOADER_DATA_DIR",
+        home.path().join("data").to_string_lossy().into_owned(),
+    ));
+    // Uploaded beforehand by the CLI on the same data dir, as on a workstation used both ways.
+    let uploaded = Command::new(support::uploader_bin())
+        .env_clear()
+        .env("HOME", home.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .arg("upload")
+        .arg(&photos)
+        .output()
+        .unwrap();
+    assert!(
+        uploaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&uploaded.stderr)
+    );
+    assert_eq!(server.keys().await.len(), 6);
+
+    let window = tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        window.click("tab-gallery");
+        let count = window.driver.wait_for(
+            "the gallery",
+            Duration::from_secs(30),
+            "const t = document.querySelectorAll('[data-testid=gallery-tile]');
+             return t.length === 3 ? t.length : null;",
+        );
+        assert_eq!(count, json!(3));
+        // Each preview comes from the private bucket through a presigned GET.
+        window.driver.wait_for(
+            "the previews",
+            Duration::from_secs(60),
+            "const imgs = [...document.querySelectorAll('[data-testid=gallery-tile] img')];
+             return imgs.length === 3 && imgs.every((i) => i.complete && i.naturalWidth > 0) ? 'ok' : null;",
+        );
+        window.screenshot("gallery.png");
+        let clicked = window.driver.script(
+            "const tile = document.querySelector('[data-testid=gallery-tile][data-file=\"G1_back.jpg\"]');
+             tile.querySelector('[data-testid=delete]').click();
+             return 'ok';",
+            json!([]),
+        );
+        assert_eq!(clicked, json!("ok"));
+        window.click("delete-confirm");
+        window.driver.wait_for(
+            "the tile to go",
+            Duration::from_secs(30),
+            "return document.querySelectorAll('[data-testid=gallery-tile]').length === 2 ? 'ok' : null;",
+        );
+        window
+    });
+
+    // The outbox sends it by itself: both of its objects leave the bucket, nothing else does.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let keys = server.keys().await;
+        if !keys.iter().any(|k| k.contains("G1_back")) {
+            assert_eq!(keys.len(), 4, "{keys:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still in the bucket: {keys:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::task::block_in_place(|| {
+        window.click("tab-outbox");
+        window.driver.wait_for(
+            "the outbox to be empty",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=outbox-panel-status]')?.innerText === 'No deletions waiting.' ? 'ok' : null;",
+        );
+        window.close();
+    });
 }

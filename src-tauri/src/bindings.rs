@@ -5,8 +5,9 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AppStatus, CommandError, ControlAction, JOB_EVENT, JobEvent, JobStateView, JobView, NoteView,
-    OutboxView, ReviewItemView, ReviewView,
+    AppStatus, CommandError, ControlAction, GalleryImageView, GalleryObjectView, JOB_EVENT,
+    JobEvent, JobStateView, JobView, NoteView, OutboxRowView, OutboxView, ReviewItemView,
+    ReviewView,
 };
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
@@ -23,6 +24,9 @@ pub fn typescript() -> String {
         ReviewItemView::decl(&cfg),
         NoteView::decl(&cfg),
         ControlAction::decl(&cfg),
+        GalleryImageView::decl(&cfg),
+        GalleryObjectView::decl(&cfg),
+        OutboxRowView::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
@@ -58,6 +62,24 @@ pub fn typescript() -> String {
             "Record<string, never>",
             format!("Array<{}>", JobView::name(&cfg)),
         ),
+        (
+            "gallery",
+            "{ search: string }",
+            format!("Array<{}>", GalleryImageView::name(&cfg)),
+        ),
+        ("remove_image", "{ jobId: number }", "number".into()),
+        (
+            "replace_image",
+            "{ jobId: number; path: string }",
+            format!("Array<{}>", JobView::name(&cfg)),
+        ),
+        ("object_link", "{ key: string }", "string".into()),
+        (
+            "outbox_rows",
+            "Record<string, never>",
+            format!("Array<{}>", OutboxRowView::name(&cfg)),
+        ),
+        ("outbox_retry", "{ ids: Array<string> }", "number".into()),
         ("app_status", "Record<string, never>", AppStatus::name(&cfg)),
         (
             "outbox_status",

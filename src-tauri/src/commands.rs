@@ -4,10 +4,14 @@ use std::path::PathBuf;
 
 use tauri::State;
 
+use uploader_core::Uploader;
 use uploader_core::config::Mode;
-use uploader_core::store::Target;
+use uploader_core::store::{OutboxState, Target};
 
-use crate::dto::{AppStatus, CommandError, ControlAction, JobView, OutboxView, ReviewView};
+use crate::dto::{
+    AppStatus, CommandError, ControlAction, GalleryImageView, JobView, OutboxRowView, OutboxView,
+    ReviewView,
+};
 use crate::state::AppState;
 
 /// What queuing the dropped or chosen paths would do (folders are walked); records nothing.
@@ -42,12 +46,7 @@ pub fn add_paths(
     let paths = parse_paths(paths)?;
     let sku = sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let done = uploader.enqueue(&paths, sku)?;
-    Ok(uploader
-        .store()
-        .jobs_in(&done.ids)?
-        .iter()
-        .map(JobView::from)
-        .collect())
+    job_views(uploader, &done.ids)
 }
 
 /// Pauses, resumes, retries or cancels the given jobs, or all of them when `ids` is empty.
@@ -66,6 +65,100 @@ pub fn control_jobs(
     };
     let changed = uploader.control(action.into(), &targets)?;
     Ok(changed.len() as u32)
+}
+
+/// Uploaded photos still in the bucket, by SKU; `search` keeps SKUs containing it.
+#[tauri::command]
+pub fn gallery(
+    search: String,
+    state: State<'_, AppState>,
+) -> Result<Vec<GalleryImageView>, CommandError> {
+    let uploader = state.require()?;
+    Ok(uploader
+        .store()
+        .gallery(&search, GALLERY_LIMIT)?
+        .iter()
+        .map(GalleryImageView::from)
+        .collect())
+}
+
+/// At most this many photos are listed at once; a search narrows them down.
+const GALLERY_LIMIT: usize = 2000;
+
+/// Removes an uploaded photo: its objects go into the deletion outbox. Returns how many.
+#[tauri::command]
+pub fn remove_image(job_id: i64, state: State<'_, AppState>) -> Result<u32, CommandError> {
+    let uploader = state.require()?;
+    Ok(uploader.remove_image(job_id)?.len() as u32)
+}
+
+/// Queues `path` to replace the uploaded photo of `job_id` (same SKU); the old objects are
+/// deleted once the new photo is uploaded.
+#[tauri::command]
+pub fn replace_image(
+    job_id: i64,
+    path: String,
+    state: State<'_, AppState>,
+) -> Result<Vec<JobView>, CommandError> {
+    let uploader = state.require()?;
+    let path = parse_paths(vec![path])?.remove(0);
+    let done = uploader.replace_image(job_id, &path)?;
+    job_views(uploader, &done.ids)
+}
+
+/// A temporary link to view an object (a presigned GET, valid for an hour).
+#[tauri::command]
+pub async fn object_link(key: String, state: State<'_, AppState>) -> Result<String, CommandError> {
+    let uploader = state.require()?;
+    let link = uploader
+        .view_link(&key, std::time::Duration::from_secs(3600))
+        .await
+        .map_err(|e| CommandError {
+            code: "transport".into(),
+            message: format!("no link for {key}: {}", e.message),
+        })?;
+    Ok(link.url)
+}
+
+/// Deletions not yet done: out of attempts first, then waiting, sending, and handed over.
+#[tauri::command]
+pub fn outbox_rows(state: State<'_, AppState>) -> Result<Vec<OutboxRowView>, CommandError> {
+    let uploader = state.require()?;
+    let mut rows = Vec::new();
+    for wanted in [
+        OutboxState::Dead,
+        OutboxState::Pending,
+        OutboxState::Sending,
+        OutboxState::Synced,
+    ] {
+        let left = OUTBOX_LIMIT.saturating_sub(rows.len());
+        rows.extend(
+            uploader
+                .store()
+                .outbox(Some(wanted), None, left)?
+                .iter()
+                .map(OutboxRowView::from),
+        );
+    }
+    Ok(rows)
+}
+
+const OUTBOX_LIMIT: usize = 2000;
+
+/// Gives out-of-attempts deletions (all when `ids` is empty) their attempts back.
+#[tauri::command]
+pub fn outbox_retry(ids: Vec<String>, state: State<'_, AppState>) -> Result<u32, CommandError> {
+    let uploader = state.require()?;
+    Ok(uploader.outbox_retry(&ids)? as u32)
+}
+
+fn job_views(uploader: &Uploader, ids: &[i64]) -> Result<Vec<JobView>, CommandError> {
+    Ok(uploader
+        .store()
+        .jobs_in(ids)?
+        .iter()
+        .map(JobView::from)
+        .collect())
 }
 
 fn parse_paths(paths: Vec<String>) -> Result<Vec<PathBuf>, CommandError> {

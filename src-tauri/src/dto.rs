@@ -226,6 +226,89 @@ impl From<ControlAction> for uploader_core::queue::Control {
     }
 }
 
+/// One uploaded photo in the gallery.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GalleryImageView {
+    #[ts(type = "number")]
+    pub job_id: i64,
+    pub sku: String,
+    pub file_name: String,
+    pub source_path: String,
+    #[ts(type = "number")]
+    pub uploaded_at: i64,
+    /// Its objects in the bucket, smallest first (the first is the preview).
+    pub objects: Vec<GalleryObjectView>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GalleryObjectView {
+    pub variant: String,
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+impl From<&uploader_core::store::GalleryImage> for GalleryImageView {
+    fn from(g: &uploader_core::store::GalleryImage) -> Self {
+        Self {
+            job_id: g.job_id,
+            sku: g.sku.clone(),
+            file_name: file_name(&g.source_path),
+            source_path: g.source_path.display().to_string(),
+            uploaded_at: g.uploaded_at,
+            objects: g
+                .objects
+                .iter()
+                .map(|o| GalleryObjectView {
+                    variant: o.variant.clone(),
+                    key: o.key.clone(),
+                    width: o.width,
+                    height: o.height,
+                    bytes: o.bytes,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One deletion in the outbox panel.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxRowView {
+    pub id: String,
+    pub key: String,
+    pub reason: String,
+    /// pending, sending, synced (handed to the backend), done or dead (out of attempts).
+    pub state: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    #[ts(type = "number")]
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    #[ts(type = "number")]
+    pub created_at: i64,
+}
+
+impl From<&uploader_core::store::OutboxRow> for OutboxRowView {
+    fn from(r: &uploader_core::store::OutboxRow) -> Self {
+        Self {
+            id: r.id.clone(),
+            key: r.key.clone(),
+            reason: r.reason.clone(),
+            state: r.state.as_str().to_string(),
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error.clone(),
+            created_at: r.created_at,
+        }
+    }
+}
+
 fn file_name(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())

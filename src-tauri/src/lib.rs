@@ -25,6 +25,12 @@ pub fn run() {
             commands::review_paths,
             commands::add_paths,
             commands::control_jobs,
+            commands::gallery,
+            commands::remove_image,
+            commands::replace_image,
+            commands::object_link,
+            commands::outbox_rows,
+            commands::outbox_retry,
             commands::list_jobs,
             commands::app_status,
             commands::outbox_status

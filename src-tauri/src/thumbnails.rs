@@ -1,5 +1,6 @@
 //! The `thumb:` URI scheme: `<img src>` of a source photo's preview, rendered by the core off
-//! the UI thread. The URL's path is the file's path, percent-encoded (`convertFileSrc`).
+//! the UI thread. The URL's path is the file's path, percent-encoded (`convertFileSrc`), or
+//! `object:` and a key for an uploaded object's preview.
 
 use std::path::PathBuf;
 
@@ -10,6 +11,9 @@ use crate::state::AppState;
 
 pub const SCHEME: &str = "thumb";
 
+/// `object:` + a key: the preview of an uploaded object, fetched through a presigned GET.
+const OBJECT: &str = "object:";
+
 pub fn handle(
     ctx: UriSchemeContext<'_, Wry>,
     request: Request<Vec<u8>>,
@@ -17,6 +21,25 @@ pub fn handle(
 ) {
     let app = ctx.app_handle().clone();
     let path = source_path(request.uri().path());
+    if let Some(key) = path
+        .as_ref()
+        .and_then(|p| p.to_str())
+        .and_then(|p| p.strip_prefix(OBJECT))
+        .map(str::to_string)
+    {
+        tauri::async_runtime::spawn(async move {
+            let state = app.state::<AppState>();
+            let rendered = match state.require() {
+                Ok(uploader) => uploader.object_preview(&key).await,
+                Err(e) => Err(e.message),
+            };
+            responder.respond(match rendered {
+                Ok(jpeg) => response(StatusCode::OK, "image/jpeg", jpeg),
+                Err(message) => response(StatusCode::NOT_FOUND, "text/plain", message.into_bytes()),
+            });
+        });
+        return;
+    }
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
         let rendered = match (state.require(), path) {

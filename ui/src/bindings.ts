@@ -72,6 +72,20 @@ export type NoteView = { code: string, message: string, };
 
 export type ControlAction = "pause" | "resume" | "retry" | "cancel";
 
+export type GalleryImageView = { jobId: number, sku: string, fileName: string, sourcePath: string, uploadedAt: number, 
+/**
+ * Its objects in the bucket, smallest first (the first is the preview).
+ */
+objects: Array<GalleryObjectView>, };
+
+export type GalleryObjectView = { variant: string, key: string, width: number, height: number, bytes: number, };
+
+export type OutboxRowView = { id: string, key: string, reason: string, 
+/**
+ * pending, sending, synced (handed to the backend), done or dead (out of attempts).
+ */
+state: string, attempts: number, maxAttempts: number, nextAttemptAt: number, lastError: string | null, createdAt: number, };
+
 export const JOB_EVENT = "job-event";
 
 /** Each command's arguments and result; errors are `CommandError`. */
@@ -80,6 +94,12 @@ export type Commands = {
   add_paths: { args: { paths: Array<string>; sku: string | null }; result: Array<JobView> };
   control_jobs: { args: { action: ControlAction; ids: Array<number> }; result: number };
   list_jobs: { args: Record<string, never>; result: Array<JobView> };
+  gallery: { args: { search: string }; result: Array<GalleryImageView> };
+  remove_image: { args: { jobId: number }; result: number };
+  replace_image: { args: { jobId: number; path: string }; result: Array<JobView> };
+  object_link: { args: { key: string }; result: string };
+  outbox_rows: { args: Record<string, never>; result: Array<OutboxRowView> };
+  outbox_retry: { args: { ids: Array<string> }; result: number };
   app_status: { args: Record<string, never>; result: AppStatus };
   outbox_status: { args: Record<string, never>; result: OutboxView };
 };

@@ -52,6 +52,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sku: sku.as_deref(),
                 as_is,
                 replace,
+                ..Default::default()
             };
             let done = uploader.enqueue_with(&paths, &options)?;
             // Only the ids are kept while the queue runs: memory stays flat in batch size.

@@ -168,6 +168,7 @@ mod tests {
                 source_mtime: 1,
                 as_is: false,
                 replaces: false,
+                replaces_job: None,
             })
             .collect();
         let ids: Vec<i64> = store.enqueue("t", &jobs, 3).unwrap().added;

@@ -12,8 +12,13 @@ pub const EDGE: u32 = 240;
 
 pub struct Thumbnails {
     dir: PathBuf,
-    recipe: Recipe,
+    recipe: std::sync::Arc<Recipe>,
+    /// For uploaded objects, fetched through presigned GETs.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
+
+/// An uploaded object's preview larger than this is not fetched.
+const MAX_OBJECT_BYTES: usize = 50 << 20;
 
 impl Thumbnails {
     /// Previews cached in `dir`, decoded under `config`'s limits.
@@ -34,7 +39,11 @@ impl Thumbnails {
             limits: config.limits.clone(),
             ..Config::default()
         });
-        Self { dir, recipe }
+        Self {
+            dir,
+            recipe: std::sync::Arc::new(recipe),
+            http: std::sync::OnceLock::new(),
+        }
     }
 
     /// JPEG bytes of `path`'s preview. The cache is keyed by path, size and modification
@@ -53,21 +62,90 @@ impl Thumbnails {
         if let Ok(bytes) = std::fs::read(&cached) {
             return Ok(bytes);
         }
-        let rendition = pipeline::render(path, &self.recipe)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Image {
-                path: path.to_path_buf(),
-                reason: "no preview was rendered".into(),
-            })?;
-        // A cache that cannot be written only costs a render next time.
+        let bytes = pipeline::read_limited(path, &self.recipe.limits)?;
+        let preview = render(path, &bytes, &self.recipe)?;
+        self.keep(&cached, &preview);
+        Ok(preview)
+    }
+
+    /// A cache that cannot be written only costs a render next time.
+    fn keep(&self, cached: &Path, preview: &[u8]) {
         if std::fs::create_dir_all(&self.dir).is_ok() {
             let partial = cached.with_extension("part");
-            if std::fs::write(&partial, &rendition.bytes).is_ok() {
-                let _ = std::fs::rename(&partial, &cached);
+            if std::fs::write(&partial, preview).is_ok() {
+                let _ = std::fs::rename(&partial, cached);
             }
         }
-        Ok(rendition.bytes)
+    }
+
+    /// Where the preview of an uploaded object with this content is cached.
+    fn object_entry(&self, sha256: &str) -> PathBuf {
+        self.dir
+            .join(format!("o-{}.jpg", &sha256[..sha256.len().min(32)]))
+    }
+}
+
+fn render(name: &Path, bytes: &[u8], recipe: &Recipe) -> Result<Vec<u8>> {
+    let rendition = pipeline::render_bytes(name, bytes, recipe)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Image {
+            path: name.to_path_buf(),
+            reason: "no preview was rendered".into(),
+        })?;
+    Ok(rendition.bytes)
+}
+
+impl crate::Uploader {
+    /// A small preview of an uploaded object, fetched through a presigned GET (the bucket is
+    /// private) and cached by the object's SHA-256, so a replaced object gets a new one.
+    pub async fn object_preview(&self, key: &str) -> std::result::Result<Vec<u8>, String> {
+        let sha256 = self
+            .store
+            .uploaded_sha256(key)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("`{key}` is not an uploaded object"))?;
+        let thumbs = &self.thumbnails;
+        let cached = thumbs.object_entry(&sha256);
+        if let Ok(bytes) = std::fs::read(&cached) {
+            return Ok(bytes);
+        }
+        let link = self
+            .transport
+            .view_link(key, std::time::Duration::from_secs(300))
+            .await
+            .map_err(|e| format!("no viewing link for `{key}`: {}", e.message))?;
+        let http = thumbs.http.get_or_init(reqwest::Client::new);
+        let mut request = http
+            .get(&link.url)
+            .timeout(std::time::Duration::from_secs(60));
+        for (name, value) in &link.headers {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("cannot fetch `{key}`: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("cannot fetch `{key}`: HTTP {}", response.status()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_OBJECT_BYTES as u64)
+        {
+            return Err(format!("`{key}` is too large for a preview"));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("cannot fetch `{key}`: {e}"))?;
+        let (name, recipe) = (PathBuf::from(key), std::sync::Arc::clone(&thumbs.recipe));
+        let preview = tokio::task::spawn_blocking(move || render(&name, &body, &recipe))
+            .await
+            .map_err(|e| format!("the preview of `{key}` crashed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        thumbs.keep(&cached, &preview);
+        Ok(preview)
     }
 }
 

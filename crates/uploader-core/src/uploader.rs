@@ -173,7 +173,7 @@ impl Uploader {
             &EnqueueOptions {
                 sku,
                 as_is: true,
-                replace: false,
+                ..EnqueueOptions::default()
             },
         )
     }
@@ -201,6 +201,7 @@ impl Uploader {
                 source_path: source_path.clone(),
                 as_is: options.as_is,
                 replaces: options.replace,
+                replaces_job: options.replace_job,
             }
         };
         let done = self.store.enqueue(
@@ -238,6 +239,8 @@ pub struct EnqueueOptions<'a> {
     pub as_is: bool,
     /// Once a file is uploaded, its SKU's images from earlier batches are deleted.
     pub replace: bool,
+    /// Once the file is uploaded, this job's image is deleted (keys it overwrote aside).
+    pub replace_job: Option<i64>,
 }
 
 /// One runner per data dir: the lock is released by the OS when the process dies, so the

@@ -115,6 +115,38 @@ impl Uploader {
         Ok(ids)
     }
 
+    /// Gives dead deletions (all, or those in `ids`) their attempts back and wakes the sender.
+    pub fn outbox_retry(&self, ids: &[String]) -> Result<usize> {
+        let n = self.store.outbox_retry(ids)?;
+        self.outbox_changed();
+        Ok(n)
+    }
+
+    /// Queues `path` to replace the uploaded image of job `job_id`: same SKU, and once the new
+    /// photo is uploaded the old one's objects are deleted (those it did not overwrite).
+    pub fn replace_image(
+        &self,
+        job_id: i64,
+        path: &std::path::Path,
+    ) -> Result<crate::store::Enqueued> {
+        let old = self.store.job(job_id)?;
+        if old.state != crate::queue::JobState::Uploaded {
+            return Err(crate::Error::NotRemovable {
+                job: job_id,
+                why: format!("it is {}, not uploaded", old.state),
+            });
+        }
+        self.enqueue_with(
+            &[path.to_path_buf()],
+            &crate::EnqueueOptions {
+                sku: Some(&old.sku),
+                as_is: old.as_is,
+                replace: false,
+                replace_job: Some(job_id),
+            },
+        )
+    }
+
     /// A temporary link for viewing an uploaded (private) object: a presigned GET.
     pub async fn view_link(
         &self,

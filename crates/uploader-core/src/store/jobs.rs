@@ -23,6 +23,8 @@ pub struct NewJob {
     pub as_is: bool,
     /// Once uploaded, the SKU's images from earlier batches are removed.
     pub replaces: bool,
+    /// Once uploaded, this one image (a job) is removed: "replace this photo" in the gallery.
+    pub replaces_job: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +146,7 @@ impl Store {
                 .one(
                     "SELECT id, state FROM jobs WHERE source_path = ?1 AND sku = ?2
                        AND source_size = ?3 AND source_mtime = ?4 AND as_is = ?5
-                       AND state <> 'cancelled' AND replaces = ?6
+                       AND state <> 'cancelled' AND replaces = ?6 AND replaces_job IS ?7
                        AND NOT EXISTS (SELECT 1 FROM variants v
                                        WHERE v.job_id = jobs.id AND v.removed_at IS NOT NULL)
                      ORDER BY id DESC LIMIT 1",
@@ -154,7 +156,8 @@ impl Store {
                         job.source_size as i64,
                         job.source_mtime,
                         job.as_is,
-                        job.replaces
+                        job.replaces,
+                        job.replaces_job
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -170,8 +173,8 @@ impl Store {
                     tx.run(
                         "INSERT INTO jobs (batch_id, source_path, source_size, source_mtime, sku,
                                            state, max_attempts, created_at, updated_at, as_is,
-                                           replaces)
-                         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8, ?9)",
+                                           replaces, replaces_job)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7, ?7, ?8, ?9, ?10)",
                         params![
                             batch_id,
                             path,
@@ -181,7 +184,8 @@ impl Store {
                             max_attempts.max(1),
                             now,
                             job.as_is,
-                            job.replaces
+                            job.replaces,
+                            job.replaces_job
                         ],
                     )?;
                     let id = tx.last_insert_rowid();
@@ -408,6 +412,7 @@ pub(super) mod tests {
             source_mtime: 7,
             as_is: false,
             replaces: false,
+            replaces_job: None,
         }
     }
 

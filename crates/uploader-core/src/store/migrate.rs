@@ -18,10 +18,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_deletions",
         include_str!("migrations/0005_deletions.sql"),
     ),
-    (
-        "0006_source_hash",
-        include_str!("migrations/0006_source_hash.sql"),
-    ),
+    ("0006_review", include_str!("migrations/0006_review.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

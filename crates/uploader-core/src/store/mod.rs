@@ -2,6 +2,7 @@
 //! state change is one transaction, so a crash never loses or repeats work.
 
 mod control;
+mod gallery;
 mod jobs;
 mod lease;
 mod migrate;
@@ -17,6 +18,7 @@ use crate::clock::Clock;
 use crate::{Error, Result};
 
 pub use control::{OpenUpload, Target};
+pub use gallery::{GalleryImage, GalleryObject};
 pub use jobs::{BatchTotals, Enqueued, JobRecord, NewJob, VariantRecord};
 pub use lease::{Confirmed, Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;

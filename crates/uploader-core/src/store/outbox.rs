@@ -430,19 +430,21 @@ impl DeletionStore for Store {
     }
 }
 
-/// A job that replaces its SKU's photos has just been uploaded: the SKU's images from
-/// earlier batches are removed, and their keys that this job did not overwrite are queued
-/// for deletion. Part of the caller's transaction (the job's `finish`).
+/// A job that replaces its SKU's photos (or one photo) has just been uploaded: the SKU's
+/// images from earlier batches (or that photo) are removed, and their keys that this job did
+/// not overwrite are queued for deletion. Part of the caller's transaction (the job's `finish`).
 pub(super) fn replace_earlier(
     tx: &Transaction<'_>,
     job: i64,
     now: Millis,
     max_attempts: u32,
 ) -> rusqlite::Result<()> {
-    let replaces: bool = tx.one("SELECT replaces FROM jobs WHERE id = ?1", [job], |r| {
-        r.get(0)
-    })?;
-    if !replaces {
+    let (replaces, replaces_job): (bool, Option<i64>) = tx.one(
+        "SELECT replaces, replaces_job FROM jobs WHERE id = ?1",
+        [job],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if !replaces && replaces_job.is_none() {
         return Ok(());
     }
     let earlier: Vec<(i64, String, String)> = tx
@@ -450,7 +452,9 @@ pub(super) fn replace_earlier(
             "SELECT v.job_id, v.name, v.object_key FROM variants v
              JOIN jobs j ON j.id = v.job_id
              JOIN jobs n ON n.id = ?1
-             WHERE j.sku = n.sku AND j.batch_id < n.batch_id AND j.state = 'uploaded'
+             WHERE ((n.replaces = 1 AND j.sku = n.sku AND j.batch_id < n.batch_id)
+                    OR j.id = n.replaces_job)
+               AND j.id <> n.id AND j.state = 'uploaded'
                AND v.state = 'uploaded' AND v.removed_at IS NULL",
         )?
         .query_map([job], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -670,6 +674,11 @@ mod tests {
     }
 
     /// Records a job with `keys` as its variants and takes it to `uploaded`.
+    fn queued_keys(store: &Store) -> Vec<String> {
+        let rows = store.outbox(None, None, 10).unwrap();
+        rows.into_iter().map(|r| r.key).collect()
+    }
+
     fn uploaded(store: &Store, job: NewJob, keys: &[&str]) -> i64 {
         let id = store.enqueue("batch", &[job], 3).unwrap().ids[0];
         let claimed = store.claim("w", JobState::Queued, TTL).unwrap().unwrap();
@@ -768,15 +777,46 @@ mod tests {
             replacing,
             &["products/SKU/new-l.jpg", "products/SKU/same.jpg"],
         );
-        let queued: Vec<String> = store
-            .outbox(None, None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.key)
-            .collect();
+        let queued = queued_keys(&store);
         assert_eq!(queued, ["products/SKU/old-l.jpg"]);
         // The old image is gone from the gallery; the other SKU is untouched.
         assert!(store.remove_job(old, "x").unwrap().is_empty());
         assert_eq!(store.remove_job(other_sku, "x").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn replacing_one_photo_removes_that_photo_only_once_the_new_one_is_uploaded() {
+        let (_d, store, _c) = store();
+        let front = uploaded(
+            &store,
+            new_job("front.jpg"),
+            &["products/SKU/front-l.jpg", "products/SKU/front-t.jpg"],
+        );
+        let back = uploaded(&store, new_job("back.jpg"), &["products/SKU/back-l.jpg"]);
+        let replacing = NewJob {
+            replaces_job: Some(front),
+            ..new_job("front-v2.jpg")
+        };
+        // Recorded, not yet uploaded: nothing is deleted while the new photo may still fail.
+        let id = store
+            .enqueue("fix", std::slice::from_ref(&replacing), 3)
+            .unwrap()
+            .ids[0];
+        assert!(store.outbox(None, None, 10).unwrap().is_empty());
+        store.cancel(crate::store::Target::Job(id)).unwrap();
+
+        uploaded(
+            &store,
+            replacing,
+            &["products/SKU/front-v2-l.jpg", "products/SKU/front-t.jpg"],
+        );
+        let queued = queued_keys(&store);
+        assert_eq!(
+            queued,
+            ["products/SKU/front-l.jpg"],
+            "the thumb was overwritten"
+        );
+        assert!(store.remove_job(front, "x").unwrap().is_empty());
+        assert_eq!(store.remove_job(back, "x").unwrap().len(), 1, "untouched");
     }
 }

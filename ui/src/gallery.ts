@@ -1,0 +1,46 @@
+// The gallery's and outbox panel's view logic, kept free of Svelte and Tauri so that it is
+// unit-tested.
+import type { GalleryImageView, OutboxRowView } from "./bindings";
+
+export type SkuGroup = { sku: string; images: GalleryImageView[] };
+
+/** Photos grouped by SKU, SKUs in the order given (the store sorts them). */
+export function groupBySku(images: GalleryImageView[]): SkuGroup[] {
+  const groups: SkuGroup[] = [];
+  for (const image of images) {
+    const last = groups[groups.length - 1];
+    if (last && last.sku === image.sku) last.images.push(image);
+    else groups.push({ sku: image.sku, images: [image] });
+  }
+  return groups;
+}
+
+/** The object a thumbnail is made from: the smallest (the store lists them smallest first). */
+export function previewKey(image: GalleryImageView): string | null {
+  return image.objects[0]?.key ?? null;
+}
+
+/** The largest object: what "Copy key" and "Copy link" give. */
+export function mainKey(image: GalleryImageView): string | null {
+  let best = image.objects[0];
+  for (const o of image.objects) if (o.bytes > best.bytes) best = o;
+  return best?.key ?? null;
+}
+
+export const OUTBOX_STATE_LABEL: Record<string, string> = {
+  pending: "Waiting to be sent",
+  sending: "Sending",
+  synced: "In the backend's queue",
+  done: "Deleted",
+  dead: "Out of attempts",
+};
+
+/** "attempt 3 of 10 · next try in 2 min", as far as it applies. */
+export function attemptText(row: OutboxRowView, now: number): string {
+  const parts = [`attempt ${row.attempts} of ${row.maxAttempts}`];
+  if (row.state === "pending" && row.nextAttemptAt > now) {
+    const secs = Math.ceil((row.nextAttemptAt - now) / 1000);
+    parts.push(secs < 60 ? `next try in ${secs} s` : `next try in ${Math.round(secs / 60)} min`);
+  }
+  return parts.join(" · ");
+}
