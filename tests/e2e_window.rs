@@ -214,7 +214,10 @@ impl Window {
                     "tauri-driver is needed for the window test (scripts/setup.sh installs it)",
                 ),
         );
-        let driver = WebDriver::connect(port, Path::new(APP));
+        // bench/ui.sh measures the release build: CATALOG_UPLOADER_APP names it.
+        let app =
+            std::env::var_os("CATALOG_UPLOADER_APP").map_or(PathBuf::from(APP), PathBuf::from);
+        let driver = WebDriver::connect(port, &app);
         driver.wait_for(
             "the window to load",
             Duration::from_secs(60),
@@ -702,4 +705,243 @@ async fn a_photo_deleted_from_the_gallery_goes_through_the_outbox_and_leaves_the
         );
         window.close();
     });
+}
+
+/// Resident memory of `pid` and its descendants (WebKit's web and network processes), in MB.
+fn tree_rss_mb(pid: u32) -> (f64, f64) {
+    let field = |path: String, name: &str| -> Option<String> {
+        let text = std::fs::read_to_string(path).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    let rss = |pid: u32| -> f64 {
+        field(format!("/proc/{pid}/status"), "VmRSS:")
+            .and_then(|v| v.trim_end_matches(" kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let ppid =
+                field(format!("/proc/{child}/status"), "PPid:").and_then(|v| v.parse::<u32>().ok());
+            if ppid == Some(parent) && !all.contains(&child) {
+                all.push(child);
+            }
+        }
+        i += 1;
+    }
+    (rss(pid), all.iter().map(|p| rss(*p)).sum())
+}
+
+/// The app process whose environment has this HOME, and when it started (ms since the epoch).
+fn app_process(home: &Path) -> (u32, u64) {
+    let wanted = format!("HOME={}", home.display());
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let ours = environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes());
+        if exe.file_name().is_some_and(|n| n == "catalog-uploader") && ours {
+            // Field 22 of /proc/PID/stat: start time in clock ticks after boot.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+            let ticks: u64 = after_comm.split(' ').nth(19).unwrap().parse().unwrap();
+            let boot: u64 = std::fs::read_to_string("/proc/stat")
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            let hz: u64 = String::from_utf8(
+                Command::new("getconf")
+                    .arg("CLK_TCK")
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+            return (pid, boot * 1000 + ticks * 1000 / hz);
+        }
+    }
+    panic!("no catalog-uploader process with {wanted}");
+}
+
+/// The UI's figures for docs/benchmarks.md (bench/ui.sh runs this; CI skips it): 10,000 jobs
+/// loaded and painted, 1,000 progress events a second for 5 s, launch to ready, idle memory.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "UI figures, run by bench/ui.sh"]
+async fn ui_figures() {
+    use uploader_core::store::{NewJob, Store, Target};
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let data_dir = home.path().join("data");
+    let store = Store::open(
+        &uploader_core::config::AppDirs::database(&data_dir),
+        std::sync::Arc::new(uploader_core::clock::SystemClock),
+    )
+    .unwrap();
+    let jobs: Vec<NewJob> = (0..10_000)
+        .map(|n| NewJob {
+            source_path: home.path().join(format!("shoot/SKU{:04}_{n}.jpg", n / 4)),
+            sku: format!("SKU{:04}", n / 4),
+            ..NewJob::default()
+        })
+        .collect();
+    store.enqueue("10,000 files", &jobs, 5).unwrap();
+    // Paused, so the list stays as it is while it is measured.
+    store.pause(Target::All).unwrap();
+    drop(store);
+    let mut env = server.env();
+    env.push((
+        "CATALOG_UPLOADER_DATA_DIR",
+        data_dir.to_string_lossy().into_owned(),
+    ));
+
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        let perf = window
+            .driver
+            .script("return window.__uploaderPerf", json!([]));
+        assert_eq!(perf["listRows"], json!(10_000), "{perf}");
+        let rendered = window.driver.script(
+            "return document.querySelectorAll('[data-testid=job-row]').length",
+            json!([]),
+        );
+        assert!(
+            rendered.as_u64().unwrap() < 100,
+            "{rendered} rows in the DOM"
+        );
+        let (pid, started_ms) = app_process(home.path());
+        let ready_ms = perf["readyAtMs"].as_f64().unwrap() as u64;
+
+        let events = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             const perf = window.__uploaderPerf;
+             const base = perf.events;
+             let sent = 0, frames = 0, running = true;
+             const frame = () => { frames++; if (running) requestAnimationFrame(frame); };
+             requestAnimationFrame(frame);
+             const started = performance.now();
+             const timer = setInterval(() => {
+               // As many as keep the rate at 1,000 a second, whatever the timer's jitter.
+               const due = Math.min(5000, Math.floor(performance.now() - started));
+               while (sent < due) {
+                 sent++;
+                 window.__TAURI__.event.emit('job-event',
+                   {kind: 'progress', jobId: 1 + (sent % 10000), bytesDone: sent, bytesTotal: 5000});
+               }
+               if (performance.now() - started >= 5000) {
+                 clearInterval(timer);
+                 const emitted = performance.now();
+                 const drain = () => {
+                   if (perf.events - base >= sent || performance.now() - emitted > 10000) {
+                     running = false;
+                     const end = performance.now();
+                     done({sent, applied: perf.events - base, seconds: (emitted - started) / 1000,
+                           drainMs: end - emitted, fps: frames / ((end - started) / 1000)});
+                   } else setTimeout(drain, 5);
+                 };
+                 drain();
+               }
+             }, 10);",
+            json!([]),
+        );
+        assert_eq!(events["applied"], events["sent"], "{events}");
+        // Idle: nothing moves for a while before memory is read.
+        std::thread::sleep(Duration::from_secs(5));
+        let (app_rss, total_rss) = tree_rss_mb(pid);
+        window.screenshot("queue-10000.png");
+        eprintln!(
+            "UI FIGURES\n\
+             10,000 jobs: list_jobs IPC {:.0} ms, then first paint of the list {:.0} ms ({rendered} rows in the DOM)\n\
+             progress events: {} sent in {:.1} s ({:.0}/s), all applied {:.0} ms after the last; {:.0} frames/s meanwhile\n\
+             launch to ready: {} ms (process start to the UI's ready mark)\n\
+             idle RSS: app process {:.0} MB; with WebKit's processes {:.0} MB",
+            perf["listIpcMs"].as_f64().unwrap(),
+            perf["listPaintMs"].as_f64().unwrap(),
+            events["sent"],
+            events["seconds"].as_f64().unwrap(),
+            events["sent"].as_f64().unwrap() / events["seconds"].as_f64().unwrap(),
+            events["drainMs"].as_f64().unwrap(),
+            events["fps"].as_f64().unwrap(),
+            ready_ms.saturating_sub(started_ms),
+            app_rss,
+            total_rss,
+        );
+        window.close();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn a_corrupt_photo_shows_its_error_and_retry_after_fixing_it_uploads_it() {
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let shoot = home.path().join("shoot");
+    std::fs::create_dir_all(&shoot).unwrap();
+    let good = |path: &Path| {
+        image::RgbImage::from_fn(1400, 1000, |x, y| {
+            image::Rgb([90, (x / 6) as u8, (y / 4) as u8])
+        })
+        .save(path)
+        .unwrap();
+    };
+    good(&shoot.join("R1_front.jpg"));
+    // Its header is whole, so the review lets it through; its scan is cut off.
+    let broken = shoot.join("R1_back.jpg");
+    std::fs::copy(
+        uploader_testkit::shared_image("hostile/truncated.jpg"),
+        &broken,
+    )
+    .unwrap();
+
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &server.env());
+        window.drop(&[&shoot]);
+        let headline = window.wait_for_review();
+        assert!(headline.starts_with("2 photos to upload"), "{headline}");
+        window.confirm_review();
+        let failed = window.driver.wait_for(
+            "the broken photo to fail",
+            Duration::from_secs(90),
+            "const row = document.querySelector('[data-testid=job-row][data-file=\"R1_back.jpg\"]');
+             return row?.dataset.state === 'failed' ? row.innerText : null;",
+        );
+        let failed = failed.as_str().unwrap_or_default();
+        assert!(failed.contains("R1_back.jpg"), "{failed}");
+        window.click("filter-failed");
+        window.screenshot("queue-failed.png");
+
+        // Fixed on disk (re-exported by the photographer), then Retry.
+        good(&broken);
+        window.click("retry");
+        window.click("filter-all");
+        let state = window.driver.wait_for(
+            "the retried photo",
+            Duration::from_secs(90),
+            "const row = document.querySelector('[data-testid=job-row][data-file=\"R1_back.jpg\"]');
+             return row?.dataset.state === 'uploaded' ? 'uploaded' : null;",
+        );
+        assert_eq!(state, json!("uploaded"));
+        window.close();
+    });
+    let keys = server.keys().await;
+    assert!(
+        keys.contains(&"products/R1/R1_back-large.jpg".to_string()),
+        "{keys:?}"
+    );
+    assert_eq!(keys.len(), 4, "{keys:?}");
 }

@@ -1,7 +1,7 @@
 //! Core events to window events. State changes go at once; progress is coalesced so a fast
 //! queue cannot flood the webview.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter};
@@ -15,6 +15,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
     tauri::async_runtime::spawn(async move {
         let mut pending: HashMap<i64, (u64, u64)> = HashMap::new();
+        let mut finished: HashSet<i64> = HashSet::new();
         let mut tick = tokio::time::interval(PROGRESS_INTERVAL);
         // After an idle spell, one tick and then the interval again, not a burst of missed ones.
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -30,7 +31,11 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         emit(&app, JobEvent::Changed { job: JobView::from(&job) });
                     }
                     Ok(Event::Connectivity { online }) => emit(&app, JobEvent::Connectivity { online }),
-                    Ok(Event::BatchProgress(p)) => emit(&app, JobEvent::Batch {
+                    Ok(Event::BatchProgress(p)) => {
+                        if p.totals.files_left() == 0 && finished.insert(p.totals.batch_id) {
+                            notify_finished(&app, &p.totals);
+                        }
+                        emit(&app, JobEvent::Batch {
                         batch_id: p.totals.batch_id,
                         files: p.totals.files,
                         uploaded: p.totals.uploaded,
@@ -39,7 +44,8 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                         bytes_expected: p.bytes_expected,
                         bytes_per_second: p.bytes_per_second,
                         eta_seconds: p.eta_seconds,
-                    }),
+                    })
+                    }
                     // `outbox_watch` adds the backend's figures and tells the window.
                     Ok(Event::OutboxChanged) => {}
                     // The window reloads the list from the database when it falls behind.
@@ -55,6 +61,29 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
             }
         }
     });
+}
+
+/// A batch is done: a desktop notification, so nobody has to watch the window.
+fn notify_finished(app: &AppHandle, t: &uploader_core::store::BatchTotals) {
+    use tauri_plugin_notification::NotificationExt;
+    let done = t.files - t.cancelled;
+    let (title, body) = if t.failed == 0 {
+        (
+            "Upload finished",
+            format!("All {done} photos were uploaded."),
+        )
+    } else {
+        (
+            "Upload finished with failures",
+            format!(
+                "{} of {done} photos were uploaded; {} failed. The queue shows why, with Retry.",
+                t.uploaded, t.failed
+            ),
+        )
+    };
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        eprintln!("cannot show a desktop notification: {e}");
+    }
 }
 
 pub(crate) fn emit(app: &AppHandle, event: JobEvent) {

@@ -20,6 +20,8 @@ pub fn run() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
+        // The window opens at the size and place it was left at.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .register_asynchronous_uri_scheme_protocol(thumbnails::SCHEME, thumbnails::handle)
         .invoke_handler(tauri::generate_handler![
             commands::review_paths,

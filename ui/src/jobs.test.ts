@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { JobView } from "./bindings";
+import type { JobEvent, JobView } from "./bindings";
 import {
   type Filter,
   applyEvent,
+  applyEvents,
   filterCounts,
   filterJobs,
   formatBytes,
@@ -190,5 +191,34 @@ describe("a long list", () => {
       [3, "queued"],
       [5, "queued"],
     ]);
+  });
+});
+
+describe("applyEvents", () => {
+  it("gives what applying each event in turn gives", () => {
+    const jobs = [job(1, { state: "uploading", bytesTotal: 100 }), job(3, { state: "uploading", bytesTotal: 100 })];
+    const events: JobEvent[] = [
+      { kind: "progress", jobId: 1, bytesDone: 10, bytesTotal: 100 },
+      { kind: "added", job: job(2) },
+      { kind: "progress", jobId: 3, bytesDone: 50, bytesTotal: 100 },
+      { kind: "changed", job: job(1, { state: "uploaded", bytesDone: 100, bytesTotal: 100 }) },
+      { kind: "progress", jobId: 1, bytesDone: 20, bytesTotal: 100 },
+      { kind: "connectivity", online: false },
+    ];
+    const oneByOne = events.reduce(applyEvent, jobs);
+    expect(applyEvents(jobs, events)).toEqual(oneByOne);
+    expect(oneByOne.map((j) => [j.id, j.state, j.bytesDone])).toEqual([
+      [1, "uploaded", 100],
+      [2, "queued", 0],
+      [3, "uploading", 50],
+    ]);
+  });
+
+  it("returns the list itself when nothing changed, and never edits its input", () => {
+    const jobs = [job(1, { state: "uploaded", bytesDone: 5, bytesTotal: 5 })];
+    expect(applyEvents(jobs, [{ kind: "progress", jobId: 1, bytesDone: 1, bytesTotal: 5 }])).toBe(jobs);
+    const before = [job(1, { state: "uploading", bytesTotal: 9 })];
+    applyEvents(before, [{ kind: "progress", jobId: 1, bytesDone: 3, bytesTotal: 9 }]);
+    expect(before[0].bytesDone).toBe(0);
   });
 });

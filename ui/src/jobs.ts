@@ -24,6 +24,27 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
   }
 }
 
+/** Applies many events with one copy of the list, however many rows they touch: a frame's
+ * worth of events costs one pass, not one per event. */
+export function applyEvents(jobs: JobView[], events: JobEvent[]): JobView[] {
+  let next: JobView[] | null = null;
+  for (const event of events) {
+    if (event.kind === "progress") {
+      const list: JobView[] = next ?? jobs;
+      const i = indexOf(list, event.jobId);
+      const j = i >= 0 ? list[i] : undefined;
+      if (!j || j.state === "uploaded" || j.state === "failed") continue;
+      if (j.bytesDone === event.bytesDone && j.bytesTotal === event.bytesTotal) continue;
+      next ??= jobs.slice();
+      next[i] = { ...j, bytesDone: event.bytesDone, bytesTotal: event.bytesTotal };
+    } else {
+      const applied = applyEvent(next ?? jobs, event);
+      if (applied !== (next ?? jobs)) next = applied;
+    }
+  }
+  return next ?? jobs;
+}
+
 /** Merges a freshly loaded list with what events already brought: the later record wins
  * (a job can move back, e.g. from uploading to staged while it waits for a retry). */
 export function merge(current: JobView[], loaded: JobView[]): JobView[] {

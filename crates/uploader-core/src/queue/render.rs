@@ -138,8 +138,14 @@ impl Uploader {
                     // as it is has none: its source is its staged copy).
                     let _ = std::fs::remove_dir_all(self.staging.join(id.to_string()));
                 }
+                let terminal = job.state.is_terminal();
                 self.events.send(Event::JobChanged(job));
-                self.batch_progress(batch);
+                // A batch's last job always gets its totals out, however recent the last ones.
+                if terminal && !self.store.batch_open(batch).unwrap_or(true) {
+                    self.batch_progress_now(batch);
+                } else {
+                    self.batch_progress(batch);
+                }
             }
             Err(Error::LeaseLost(_)) => {}
             Err(e) => eprintln!("job {id}: cannot record its outcome: {e}"),

@@ -13,7 +13,7 @@ use crate::queue::JobState;
 use crate::{Error, Result};
 
 /// A file to record, with what identifies its content cheaply (size and modification time).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewJob {
     pub source_path: PathBuf,
     pub sku: String,
@@ -273,6 +273,17 @@ impl Store {
             job.variants = variants.remove(&job.id).unwrap_or_default();
         }
         Ok(jobs)
+    }
+
+    /// Whether the batch still has work to do (a job neither uploaded, failed nor cancelled).
+    pub fn batch_open(&self, batch_id: i64) -> Result<bool> {
+        Ok(self.conn().one(
+            "SELECT EXISTS (SELECT 1 FROM jobs
+                            WHERE state IN ('queued', 'processing', 'staged', 'uploading')
+                              AND batch_id = ?1)",
+            [batch_id],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn batch_totals(&self, batch_id: i64) -> Result<BatchTotals> {
