@@ -945,3 +945,140 @@ async fn a_corrupt_photo_shows_its_error_and_retry_after_fixing_it_uploads_it() 
     );
     assert_eq!(keys.len(), 4, "{keys:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn with_the_server_gone_the_window_says_offline_fails_nothing_and_finishes_when_it_is_back() {
+    let server = S3Server::start().await;
+    let (proxy, env) = behind_proxy(&server).await;
+    let home = tempfile::tempdir().unwrap();
+    let shoot = home.path().join("shoot");
+    std::fs::create_dir_all(&shoot).unwrap();
+    photos(&shoot, "OFF", 8);
+    proxy.go_away();
+
+    let window = tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        window.drop(&[&shoot]);
+        window.wait_for_review();
+        window.confirm_review();
+        window.driver.wait_for(
+            "the offline banner",
+            Duration::from_secs(60),
+            "return document.querySelector('[data-testid=offline]')?.innerText ?? null",
+        );
+        // Give the queue time to try: nothing may fail while the server is away.
+        std::thread::sleep(Duration::from_secs(5));
+        let summary = window.text("summary").unwrap_or_default();
+        assert!(
+            summary.contains("0 uploaded") && summary.contains("0 failed"),
+            "{summary}"
+        );
+        window.screenshot("offline.png");
+        window
+    });
+
+    proxy.come_back().await.unwrap();
+    let window = tokio::task::block_in_place(|| {
+        let summary = window.driver.wait_for(
+            "all 8 after the server came back",
+            Duration::from_secs(120),
+            "const s = document.querySelector('[data-testid=summary]')?.innerText ?? '';
+             return s.includes('8 uploaded') ? s : null;",
+        );
+        assert!(
+            summary.as_str().unwrap_or_default().contains("0 failed"),
+            "{summary}"
+        );
+        window.driver.wait_for(
+            "the offline banner to go",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=offline]') ? null : 'online'",
+        );
+        window
+    });
+    assert_eq!(server.keys().await.len(), 16);
+    tokio::task::block_in_place(|| window.close());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn closed_and_relaunched_mid_batch_the_list_is_restored_and_the_batch_completes() {
+    let server = S3Server::start().await;
+    let (proxy, env) = behind_proxy(&server).await;
+    let home = tempfile::tempdir().unwrap();
+    let shoot = home.path().join("shoot");
+    std::fs::create_dir_all(&shoot).unwrap();
+    photos(&shoot, "RL", 30);
+
+    let proxy = std::sync::Arc::new(proxy);
+    let stopper = std::sync::Arc::clone(&proxy);
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        window.drop(&[&shoot]);
+        window.wait_for_review();
+        window.confirm_review();
+        window.driver.wait_for(
+            "the first upload",
+            Duration::from_secs(60),
+            "return document.querySelector('[data-testid=job-row][data-state=uploaded]') ? 'yes' : null",
+        );
+        // The rest cannot finish before the app is closed.
+        stopper.go_away();
+        window.close();
+    });
+    let before = server.keys().await.len();
+    assert!(before < 60, "the batch was already done: {before} keys");
+
+    proxy.come_back().await.unwrap();
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        // Restored from the database at start, before any new event.
+        let count = window.driver.script(
+            "return Number(document.querySelector('[data-testid=job-list]').dataset.count)",
+            json!([]),
+        );
+        assert_eq!(count, json!(30));
+        let summary = window.driver.wait_for(
+            "the batch to complete after the relaunch",
+            Duration::from_secs(120),
+            "const s = document.querySelector('[data-testid=summary]')?.innerText ?? '';
+             return s.includes('30 uploaded') ? s : null;",
+        );
+        assert!(
+            summary.as_str().unwrap_or_default().contains("0 failed"),
+            "{summary}"
+        );
+        window.close();
+    });
+    assert_eq!(server.keys().await.len(), 60);
+}
+
+/// The app's S3 traffic through a proxy that the test can take away and bring back.
+async fn behind_proxy(
+    server: &S3Server,
+) -> (uploader_testkit::FaultProxy, Vec<(&'static str, String)>) {
+    let upstream = server
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = uploader_testkit::FaultProxy::start(upstream, uploader_testkit::Faults::default())
+        .await
+        .unwrap();
+    let mut env = server.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint()));
+    (proxy, env)
+}
+
+/// `n` distinct 1200×900 photos named `{sku}{n}_front.jpg`, one SKU each.
+fn photos(dir: &Path, sku: &str, n: u32) {
+    for i in 0..n {
+        image::RgbImage::from_fn(1200, 900, |x, y| {
+            image::Rgb([(i * 8) as u8, (x / 5) as u8, (y / 4) as u8])
+        })
+        .save(dir.join(format!("{sku}{i:02}_front.jpg")))
+        .unwrap();
+    }
+}

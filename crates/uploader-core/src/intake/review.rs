@@ -118,7 +118,8 @@ impl Uploader {
     }
 
     fn review_file(&self, path: &Path, sku: Option<&str>) -> Result<ReviewItem> {
-        let sku = self.naming.sku(path, sku.filter(|s| !s.trim().is_empty()));
+        let given = sku.filter(|s| !s.trim().is_empty());
+        let sku = self.naming.sku(path, given);
         let mut item = ReviewItem {
             path: path.to_path_buf(),
             bytes: 0,
@@ -200,7 +201,7 @@ impl Uploader {
                 self.naming.key(&item.sku, path, &spec.name, extension)
             })
             .collect();
-        if sku_from_name(&item, path, &self.naming) {
+        if given.is_none() && !self.naming.name_has_sku(path) {
             item.notes.push(Note::NoSku {
                 pattern: self.config.naming.sku_pattern.clone(),
             });
@@ -254,11 +255,6 @@ impl Uploader {
         }
         names.join(" and ")
     }
-}
-
-/// True when the SKU was to come from the name and the pattern did not match it.
-fn sku_from_name(item: &ReviewItem, path: &Path, naming: &crate::naming::Naming) -> bool {
-    !naming.name_has_sku(path) && naming.sku(path, None) == item.sku
 }
 
 fn unsupported(mut item: ReviewItem, reason: String) -> ReviewItem {
