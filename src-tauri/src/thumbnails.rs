@@ -33,10 +33,7 @@ pub fn handle(
                 Ok(uploader) => uploader.object_preview(&key).await,
                 Err(e) => Err(e.message),
             };
-            responder.respond(match rendered {
-                Ok(jpeg) => response(StatusCode::OK, "image/jpeg", jpeg),
-                Err(message) => response(StatusCode::NOT_FOUND, "text/plain", message.into_bytes()),
-            });
+            responder.respond(answer(rendered));
         });
         return;
     }
@@ -47,11 +44,16 @@ pub fn handle(
             (Err(e), _) => Err(e.message),
             (_, None) => Err("not a file path".into()),
         };
-        responder.respond(match rendered {
-            Ok(jpeg) => response(StatusCode::OK, "image/jpeg", jpeg),
-            Err(message) => response(StatusCode::NOT_FOUND, "text/plain", message.into_bytes()),
-        });
+        responder.respond(answer(rendered));
     });
+}
+
+/// The preview, or 404 with the reason (shown as the image's failure, read by tests).
+fn answer(rendered: Result<Vec<u8>, String>) -> Response<Vec<u8>> {
+    match rendered {
+        Ok(jpeg) => response(StatusCode::OK, "image/jpeg", jpeg),
+        Err(message) => response(StatusCode::NOT_FOUND, "text/plain", message.into_bytes()),
+    }
 }
 
 fn response(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {

@@ -7,16 +7,8 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
     case "added":
     case "changed":
       return upsert(jobs, event.job);
-    case "progress": {
-      // The list is ordered by id: found in log n, so 10,000 rows cost little per event.
-      const i = indexOf(jobs, event.jobId);
-      const j = i >= 0 ? jobs[i] : undefined;
-      if (!j || j.state === "uploaded" || j.state === "failed") return jobs;
-      if (j.bytesDone === event.bytesDone && j.bytesTotal === event.bytesTotal) return jobs;
-      const next = jobs.slice();
-      next[i] = { ...j, bytesDone: event.bytesDone, bytesTotal: event.bytesTotal };
-      return next;
-    }
+    case "progress":
+      return applyEvents(jobs, [event]);
     case "connectivity":
     case "batch":
     case "outbox":
@@ -30,6 +22,7 @@ export function applyEvents(jobs: JobView[], events: JobEvent[]): JobView[] {
   let next: JobView[] | null = null;
   for (const event of events) {
     if (event.kind === "progress") {
+      // The list is ordered by id: found in log n, so 10,000 rows cost little per event.
       const list: JobView[] = next ?? jobs;
       const i = indexOf(list, event.jobId);
       const j = i >= 0 ? list[i] : undefined;

@@ -23,8 +23,6 @@ mod stamp;
 use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::config::{Config, Format, VariantSpec};
 use crate::{Error, Result};
 
@@ -184,7 +182,7 @@ fn rendition(
 ) -> Rendition {
     Rendition {
         variant: spec.name.clone(),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: crate::hash::sha256_hex(&bytes),
         width,
         height,
         bytes,
@@ -192,8 +190,4 @@ fn rendition(
         extension: format.extension(),
         warning,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
