@@ -182,31 +182,36 @@ struct Window {
     _xvfb: Reaped,
 }
 
+/// The app's environment: a clean home, `display`, `env`, and nothing of the developer's own.
+fn app_env(mut command: Command, home: &Path, display: &str, env: &[(&str, String)]) -> Command {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("DISPLAY", display)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_RUNTIME_DIR", home)
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    command
+}
+
 impl Window {
     /// Launches the app with `env` added to a clean home, and waits for the UI to be ready.
     fn launch(home: &Path, env: &[(&str, String)]) -> Window {
         let (xvfb, display) = start_xvfb();
         let (port, native_port) = (free_port(), free_port());
         let tauri_driver = Reaped(
-            Command::new(tauri_driver())
+            app_env(Command::new(tauri_driver()), home, &display, env)
                 .args([
                     "--port",
                     &port.to_string(),
                     "--native-port",
                     &native_port.to_string(),
                 ])
-                // The app inherits this environment, and nothing of the developer's own.
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("DISPLAY", &display)
-                .env("HOME", home)
-                .env("XDG_CONFIG_HOME", home.join(".config"))
-                .env("XDG_DATA_HOME", home.join(".local/share"))
-                .env("XDG_CACHE_HOME", home.join(".cache"))
-                .env("XDG_RUNTIME_DIR", home)
-                .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -314,11 +319,7 @@ impl Window {
 async fn a_dropped_photo_is_uploaded_and_shown_as_uploaded() {
     let server = S3Server::start().await;
     let home = tempfile::tempdir().unwrap();
-    let photos = home.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    let copied = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &photos);
-    let photo = photos.join("SKU42_front.jpg");
-    std::fs::rename(&copied[0], &photo).unwrap();
+    let photo = real_photo(home.path(), "SKU42_front.jpg");
 
     let window = tokio::task::block_in_place(|| {
         let window = Window::launch(home.path(), &server.env());
@@ -1073,6 +1074,16 @@ async fn behind_proxy(
 }
 
 /// `n` distinct 1200×900 photos named `{sku}{n}_front.jpg`, one SKU each.
+/// A real phone photo under `home/photos`, named `name`.
+fn real_photo(home: &Path, name: &str) -> PathBuf {
+    let photos = home.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let copied = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &photos);
+    let photo = photos.join(name);
+    std::fs::rename(&copied[0], &photo).unwrap();
+    photo
+}
+
 fn photos(dir: &Path, sku: &str, n: u32) {
     for i in 0..n {
         image::RgbImage::from_fn(1200, 900, |x, y| {
@@ -1081,4 +1092,128 @@ fn photos(dir: &Path, sku: &str, n: u32) {
         .save(dir.join(format!("{sku}{i:02}_front.jpg")))
         .unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_window() {
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let photo = real_photo(home.path(), "SKU7_front.jpg");
+    let env = server.env();
+
+    let window = tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        window.screenshot("drop.png");
+        // The status bar says the keys are there with a masked key id, and the secret is
+        // nowhere in the page.
+        let credentials = window.driver.wait_for(
+            "the credentials in the status bar",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
+        );
+        let secret = &env
+            .iter()
+            .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
+            .expect("the server's env has a secret")
+            .1;
+        let page = window
+            .driver
+            .script("return document.documentElement.outerHTML", json!([]));
+        assert!(
+            credentials
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Signed in: AWS key"),
+            "{credentials}"
+        );
+        assert!(!page.as_str().unwrap_or_default().contains(secret.as_str()));
+
+        window.click("tab-settings");
+        window.driver.wait_for(
+            "the settings form",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=settings-save]') ? 'ok' : null",
+        );
+        let saved = window.driver.script(
+            "const set = (id, value) => {
+               const input = document.querySelector(`[data-testid=${id}]`);
+               input.value = value;
+               input.dispatchEvent(new Event('input', {bubbles: true}));
+             };
+             set('concurrency', '2');
+             document.querySelector('[data-testid=bandwidth-limited]').click();
+             set('bandwidth', '5');
+             document.querySelector('[data-testid=variant-shown][data-variant=thumb]').click();
+             return 'ok';",
+            json!([]),
+        );
+        assert_eq!(saved, json!("ok"));
+        window.click("settings-save");
+        let toast = window.driver.wait_for(
+            "the settings to be saved",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=toast]')?.innerText ?? null",
+        );
+        assert!(
+            toast
+                .as_str()
+                .unwrap_or_default()
+                .contains("Settings saved"),
+            "{toast}"
+        );
+        window.screenshot("settings.png");
+        let in_force = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('settings').then(done, (e) => done('error: ' + JSON.stringify(e)));",
+            json!([]),
+        );
+        assert_eq!(in_force["saved"], json!(true), "{in_force}");
+        assert_eq!(in_force["concurrency"], json!(2), "{in_force}");
+        assert_eq!(in_force["maxMbPerSecond"].as_f64(), Some(5.0), "{in_force}");
+        assert_eq!(in_force["hiddenVariants"], json!(["thumb"]), "{in_force}");
+
+        // A second launch with a photo (an "Open with…") hands it to this window and exits.
+        let started = Instant::now();
+        let second = app_env(Command::new(APP), home.path(), &window.display, &env)
+            .arg(&photo)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(second.success(), "the second launch ended with {second}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second launch took {:?}",
+            started.elapsed()
+        );
+        let headline = window.wait_for_review();
+        assert!(headline.contains("1 photo to upload, 1 SKU"), "{headline}");
+        window.confirm_review();
+        window.driver.wait_for(
+            "the photo to be uploaded",
+            Duration::from_secs(90),
+            "const row = document.querySelector('[data-testid=job-row][data-file=\"SKU7_front.jpg\"]');
+             return row?.dataset.state === 'uploaded' ? 'ok' : null;",
+        );
+
+        // The gallery shows only the variants the settings show.
+        window.click("tab-gallery");
+        let shown = window.driver.wait_for(
+            "the gallery tile",
+            Duration::from_secs(30),
+            "const chips = [...document.querySelectorAll('[data-testid=tile-variant]')];
+             return chips.length ? chips.map((c) => c.dataset.variant).join(',') : null;",
+        );
+        assert_eq!(shown, json!("large"));
+        window
+    });
+    assert_eq!(
+        server.keys().await,
+        [
+            "products/SKU7/SKU7_front-large.jpg",
+            "products/SKU7/SKU7_front-thumb.jpg"
+        ]
+    );
+    tokio::task::block_in_place(|| window.close());
 }

@@ -5,9 +5,10 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AppStatus, CommandError, ControlAction, GalleryImageView, GalleryObjectView, JOB_EVENT,
-    JobEvent, JobStateView, JobView, NoteView, OutboxRowView, OutboxView, ReviewItemView,
-    ReviewView,
+    AppStatus, CommandError, ControlAction, CredentialsView, GalleryImageView, GalleryObjectView,
+    JOB_EVENT, JobEvent, JobStateView, JobView, NoteView, OPEN_PATHS_EVENT, OutboxRowView,
+    OutboxView, PreferencesInput, ReviewItemView, ReviewView, SettingRow, SettingsView,
+    VariantView,
 };
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
@@ -27,6 +28,11 @@ pub fn typescript() -> String {
         GalleryImageView::decl(&cfg),
         GalleryObjectView::decl(&cfg),
         OutboxRowView::decl(&cfg),
+        SettingsView::decl(&cfg),
+        VariantView::decl(&cfg),
+        SettingRow::decl(&cfg),
+        PreferencesInput::decl(&cfg),
+        CredentialsView::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
@@ -37,6 +43,9 @@ pub fn typescript() -> String {
         out.push_str("\n\n");
     }
     out.push_str(&format!("export const JOB_EVENT = {JOB_EVENT:?};\n\n"));
+    out.push_str(&format!(
+        "/** Carries `Array<string>`: paths a later launch handed over. */\nexport const OPEN_PATHS_EVENT = {OPEN_PATHS_EVENT:?};\n\n"
+    ));
     out.push_str("/** Each command's arguments and result; errors are `CommandError`. */\nexport type Commands = {\n");
     let commands = [
         (
@@ -85,6 +94,31 @@ pub fn typescript() -> String {
             "outbox_status",
             "Record<string, never>",
             OutboxView::name(&cfg),
+        ),
+        (
+            "settings",
+            "Record<string, never>",
+            SettingsView::name(&cfg),
+        ),
+        (
+            "save_settings",
+            &format!("{{ preferences: {} }}", PreferencesInput::name(&cfg)),
+            SettingsView::name(&cfg),
+        ),
+        (
+            "reset_settings",
+            "Record<string, never>",
+            SettingsView::name(&cfg),
+        ),
+        (
+            "take_launch_paths",
+            "Record<string, never>",
+            "Array<string>".into(),
+        ),
+        (
+            "credentials",
+            "Record<string, never>",
+            CredentialsView::name(&cfg),
         ),
     ];
     for (name, args, result) in commands {

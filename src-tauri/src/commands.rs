@@ -9,8 +9,8 @@ use uploader_core::config::Mode;
 use uploader_core::store::{OutboxState, Target};
 
 use crate::dto::{
-    AppStatus, CommandError, ControlAction, GalleryImageView, JobView, OutboxRowView, OutboxView,
-    ReviewView,
+    AppStatus, CommandError, ControlAction, CredentialsView, GalleryImageView, JobView,
+    OutboxRowView, OutboxView, PreferencesInput, ReviewView, SettingsView,
 };
 use crate::state::AppState;
 
@@ -210,6 +210,62 @@ pub fn app_status(state: State<'_, AppState>) -> AppStatus {
             problem: Some(problem),
         },
     }
+}
+
+/// The paths given on the command line, once; the window reviews them like a drop.
+#[tauri::command]
+pub fn take_launch_paths(state: State<'_, AppState>) -> Vec<String> {
+    state
+        .take_launch_paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// The settings screen's content.
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> Result<SettingsView, CommandError> {
+    let uploader = state.require()?;
+    settings_view(uploader, uploader.preferences()?)
+}
+
+/// Saves the user's choices; they apply to the uploads running now.
+#[tauri::command]
+pub async fn save_settings(
+    preferences: PreferencesInput,
+    state: State<'_, AppState>,
+) -> Result<SettingsView, CommandError> {
+    let uploader = state.require()?;
+    let saved = uploader.set_preferences(preferences.into()).await?;
+    settings_view(uploader, saved)
+}
+
+/// Back to the config file's values.
+#[tauri::command]
+pub async fn reset_settings(state: State<'_, AppState>) -> Result<SettingsView, CommandError> {
+    let uploader = state.require()?;
+    let reset = uploader.reset_preferences().await?;
+    settings_view(uploader, reset)
+}
+
+fn settings_view(
+    uploader: &Uploader,
+    effective: uploader_core::preferences::EffectivePreferences,
+) -> Result<SettingsView, CommandError> {
+    Ok(SettingsView::new(
+        uploader.config(),
+        effective,
+        mode_words(uploader.config().mode),
+        uploader.destination(),
+    ))
+}
+
+/// Whether this workstation can sign in; may ask the AWS chain, so it is not part of
+/// `app_status`.
+#[tauri::command]
+pub async fn credentials(state: State<'_, AppState>) -> Result<CredentialsView, CommandError> {
+    let uploader = state.require()?;
+    Ok(uploader.credentials().await.into())
 }
 
 fn display_prefix(prefix: &str) -> String {

@@ -316,6 +316,8 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 pub const JOB_EVENT: &str = "job-event";
+/// Paths a later launch handed over: the window reviews them like a drop.
+pub const OPEN_PATHS_EVENT: &str = "open-paths";
 
 /// Every command error: a stable code for the UI's logic, a sentence for people.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -377,4 +379,159 @@ impl From<&JobRecord> for JobView {
             updated_at: j.updated_at,
         }
     }
+}
+
+/// The settings screen: the user's choices, the variants, and what the admin set.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub concurrency: u32,
+    pub concurrency_min: u32,
+    pub concurrency_max: u32,
+    /// `null`: no cap.
+    pub max_mb_per_second: Option<f64>,
+    pub hidden_variants: Vec<String>,
+    /// Whether these are the user's choices (or the config file's values).
+    pub saved: bool,
+    pub variants: Vec<VariantView>,
+    /// Read-only here: set in the config file by an admin.
+    pub workstation: Vec<SettingRow>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantView {
+    pub name: String,
+    /// e.g. "2000 px longest edge · JPEG, quality 85".
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingRow {
+    pub label: String,
+    pub value: String,
+}
+
+/// What the settings screen saves.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesInput {
+    pub concurrency: u32,
+    pub max_mb_per_second: Option<f64>,
+    pub hidden_variants: Vec<String>,
+}
+
+impl From<PreferencesInput> for uploader_core::preferences::Preferences {
+    fn from(p: PreferencesInput) -> Self {
+        Self {
+            concurrency: p.concurrency as usize,
+            max_mb_per_second: p.max_mb_per_second,
+            hidden_variants: p.hidden_variants,
+        }
+    }
+}
+
+/// Whether the workstation can sign in: "configured" and a masked key id, never a secret.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsView {
+    pub configured: bool,
+    /// The masked key id or token kind, or why there are none.
+    pub detail: String,
+}
+
+impl From<uploader_core::transport::CredentialStatus> for CredentialsView {
+    fn from(s: uploader_core::transport::CredentialStatus) -> Self {
+        use uploader_core::transport::CredentialStatus;
+        match s {
+            CredentialStatus::Configured { detail } => Self {
+                configured: true,
+                detail,
+            },
+            CredentialStatus::Missing { reason } => Self {
+                configured: false,
+                detail: reason,
+            },
+        }
+    }
+}
+
+impl SettingsView {
+    pub fn new(
+        config: &uploader_core::config::Config,
+        effective: uploader_core::preferences::EffectivePreferences,
+        mode: &str,
+        destination: String,
+    ) -> Self {
+        let p = effective.preferences;
+        let range = uploader_core::preferences::CONCURRENCY;
+        let mut workstation = vec![
+            row("Mode", mode.to_string()),
+            row("Uploads go to", destination),
+            row("Bucket", config.s3.bucket.clone()),
+            row("Region", config.s3.effective_region().to_string()),
+            row("Key prefix", config.s3.prefix.clone()),
+        ];
+        if let Some(endpoint) = &config.s3.endpoint {
+            workstation.push(row("Endpoint", endpoint.clone()));
+        }
+        if let Some(url) = &config.backend.url {
+            workstation.push(row("Backend", url.clone()));
+        }
+        if let Some(dir) = &config.data_dir {
+            workstation.push(row("Data folder", dir.display().to_string()));
+        }
+        Self {
+            concurrency: p.concurrency as u32,
+            concurrency_min: *range.start() as u32,
+            concurrency_max: *range.end() as u32,
+            max_mb_per_second: p.max_mb_per_second,
+            hidden_variants: p.hidden_variants,
+            saved: effective.saved,
+            variants: config
+                .variants
+                .iter()
+                .map(|v| VariantView {
+                    name: v.name.clone(),
+                    description: describe_variant(v),
+                })
+                .collect(),
+            workstation,
+        }
+    }
+}
+
+fn row(label: &str, value: String) -> SettingRow {
+    SettingRow {
+        label: label.into(),
+        value,
+    }
+}
+
+fn describe_variant(v: &uploader_core::config::VariantSpec) -> String {
+    use uploader_core::config::{Fit, Format};
+    let format = match v.format {
+        Format::Jpeg => format!("JPEG, quality {}", v.quality),
+        Format::Webp => format!("WebP, quality {}", v.quality),
+        Format::Png => "PNG".to_string(),
+    };
+    if v.original {
+        return format!("the original, metadata removed (else {format})");
+    }
+    let size = match (v.longest_edge, v.width, v.height) {
+        (Some(edge), _, _) => format!("{edge} px longest edge"),
+        (None, Some(w), Some(h)) => {
+            let fit = match v.fit {
+                Fit::Contain => "within",
+                Fit::Cover => "cropped to",
+                Fit::Pad => "padded to",
+            };
+            format!("{fit} {w}×{h}")
+        }
+        (None, Some(w), None) => format!("{w} px wide"),
+        (None, None, Some(h)) => format!("{h} px high"),
+        (None, None, None) => "full size".to_string(),
+    };
+    format!("{size} · {format}")
 }

@@ -7,16 +7,37 @@ mod commands;
 mod dto;
 mod forward;
 mod outbox_watch;
+mod single_instance;
 mod state;
 mod thumbnails;
 
 use std::path::PathBuf;
 
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 
 pub use bindings::typescript as typescript_bindings;
 
 pub fn run() {
+    let config = state::AppState::load_config();
+    // Paths on the command line ("Open with…", scripts/run.sh PHOTO…) are reviewed like a
+    // drop. Flags (e.g. WebDriver's `--automation`) are not paths.
+    let paths: Vec<PathBuf> = std::env::args_os()
+        .skip(1)
+        .filter(|a| !a.to_string_lossy().starts_with('-'))
+        .map(PathBuf::from)
+        .collect();
+    // One window per data folder: a second launch gives its paths to the first and ends here.
+    let listener = match config.as_ref().ok().and_then(|c| c.data_dir.as_deref()) {
+        Some(data_dir) => match single_instance::claim(data_dir, &paths) {
+            Ok(single_instance::Claim::HandedOver) => return,
+            Ok(single_instance::Claim::First(listener)) => Some(listener),
+            Err(e) => {
+                eprintln!("opening a second window: {e}");
+                None
+            }
+        },
+        None => None,
+    };
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
@@ -35,25 +56,23 @@ pub fn run() {
             commands::outbox_retry,
             commands::list_jobs,
             commands::app_status,
-            commands::outbox_status
+            commands::outbox_status,
+            commands::settings,
+            commands::save_settings,
+            commands::reset_settings,
+            commands::credentials,
+            commands::take_launch_paths
         ])
-        .setup(|app| {
-            let state = tauri::async_runtime::block_on(state::AppState::open());
+        .setup(move |app| {
+            let state = tauri::async_runtime::block_on(state::AppState::open(config));
+            state.set_launch_paths(paths);
+            if let Some(listener) = listener {
+                let app = app.handle().clone();
+                listener.serve(move |paths| hand_over(&app, paths));
+            }
             if let Some(uploader) = state.uploader() {
                 forward::spawn(app.handle().clone(), uploader.subscribe());
                 outbox_watch::spawn(app.handle().clone(), uploader.clone());
-                // Paths on the command line ("Open with…", scripts/run.sh PHOTO…) are queued
-                // like a drop. Flags (e.g. WebDriver's `--automation`) are not paths.
-                let paths: Vec<PathBuf> = std::env::args_os()
-                    .skip(1)
-                    .filter(|a| !a.to_string_lossy().starts_with('-'))
-                    .map(PathBuf::from)
-                    .collect();
-                if !paths.is_empty()
-                    && let Err(e) = uploader.enqueue(&paths, None)
-                {
-                    eprintln!("cannot queue the files given on the command line: {e}");
-                }
                 tauri::async_runtime::spawn(uploader.clone().run_forever());
                 tauri::async_runtime::spawn(uploader.clone().outbox_forever());
             }
@@ -64,5 +83,20 @@ pub fn run() {
     if let Err(e) = result {
         eprintln!("Catalog Uploader could not start its window: {e}");
         std::process::exit(1);
+    }
+}
+
+/// A later launch's paths: the window comes to the front and reviews them.
+fn hand_over(app: &tauri::AppHandle, paths: Vec<PathBuf>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    if !paths.is_empty()
+        && let Err(e) = app.emit(dto::OPEN_PATHS_EVENT, paths)
+    {
+        eprintln!("cannot give the window the files of a second launch: {e}");
     }
 }

@@ -86,7 +86,40 @@ export type OutboxRowView = { id: string, key: string, reason: string,
  */
 state: string, attempts: number, maxAttempts: number, nextAttemptAt: number, lastError: string | null, createdAt: number, };
 
+export type SettingsView = { concurrency: number, concurrencyMin: number, concurrencyMax: number, 
+/**
+ * `null`: no cap.
+ */
+maxMbPerSecond: number | null, hiddenVariants: Array<string>, 
+/**
+ * Whether these are the user's choices (or the config file's values).
+ */
+saved: boolean, variants: Array<VariantView>, 
+/**
+ * Read-only here: set in the config file by an admin.
+ */
+workstation: Array<SettingRow>, };
+
+export type VariantView = { name: string, 
+/**
+ * e.g. "2000 px longest edge · JPEG, quality 85".
+ */
+description: string, };
+
+export type SettingRow = { label: string, value: string, };
+
+export type PreferencesInput = { concurrency: number, maxMbPerSecond: number | null, hiddenVariants: Array<string>, };
+
+export type CredentialsView = { configured: boolean, 
+/**
+ * The masked key id or token kind, or why there are none.
+ */
+detail: string, };
+
 export const JOB_EVENT = "job-event";
+
+/** Carries `Array<string>`: paths a later launch handed over. */
+export const OPEN_PATHS_EVENT = "open-paths";
 
 /** Each command's arguments and result; errors are `CommandError`. */
 export type Commands = {
@@ -102,4 +135,9 @@ export type Commands = {
   outbox_retry: { args: { ids: Array<string> }; result: number };
   app_status: { args: Record<string, never>; result: AppStatus };
   outbox_status: { args: Record<string, never>; result: OutboxView };
+  settings: { args: Record<string, never>; result: SettingsView };
+  save_settings: { args: { preferences: PreferencesInput }; result: SettingsView };
+  reset_settings: { args: Record<string, never>; result: SettingsView };
+  take_launch_paths: { args: Record<string, never>; result: Array<string> };
+  credentials: { args: Record<string, never>; result: CredentialsView };
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GalleryImageView, OutboxRowView } from "./bindings";
-import { attemptText, groupBySku, mainKey, previewKey } from "./gallery";
+import { attemptText, groupBySku, mainKey, previewKey, shownObjects } from "./gallery";
 
 function image(jobId: number, sku: string): GalleryImageView {
   return {
@@ -29,6 +29,13 @@ describe("the gallery", () => {
     expect(previewKey(image(1, "A"))).toBe("products/A/1-thumb.jpg");
     expect(mainKey(image(1, "A"))).toBe("products/A/1-large.jpg");
     expect(previewKey({ ...image(1, "A"), objects: [] })).toBeNull();
+  });
+
+  it("shows only the variants the settings show, or all if none of those is left", () => {
+    expect(shownObjects(image(1, "A"), ["thumb"]).map((o) => o.variant)).toEqual(["large"]);
+    expect(previewKey(image(1, "A"), ["thumb"])).toBe("products/A/1-large.jpg");
+    expect(mainKey(image(1, "A"), ["large"])).toBe("products/A/1-thumb.jpg");
+    expect(shownObjects(image(1, "A"), ["thumb", "large"]).length).toBe(2);
   });
 });
 

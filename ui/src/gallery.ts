@@ -1,6 +1,6 @@
 // The gallery's and outbox panel's view logic, kept free of Svelte and Tauri so that it is
 // unit-tested.
-import type { GalleryImageView, OutboxRowView } from "./bindings";
+import type { GalleryImageView, GalleryObjectView, OutboxRowView } from "./bindings";
 
 export type SkuGroup = { sku: string; images: GalleryImageView[] };
 
@@ -15,15 +15,22 @@ export function groupBySku(images: GalleryImageView[]): SkuGroup[] {
   return groups;
 }
 
-/** The object a thumbnail is made from: the smallest (the store lists them smallest first). */
-export function previewKey(image: GalleryImageView): string | null {
-  return image.objects[0]?.key ?? null;
+/** The objects of the variants the settings show; all of them if none of those is left. */
+export function shownObjects(image: GalleryImageView, hidden: string[]): GalleryObjectView[] {
+  const shown = image.objects.filter((o) => !hidden.includes(o.variant));
+  return shown.length > 0 ? shown : image.objects;
 }
 
-/** The largest object: what "Copy key" and "Copy link" give. */
-export function mainKey(image: GalleryImageView): string | null {
-  let best = image.objects[0];
-  for (const o of image.objects) if (o.bytes > best.bytes) best = o;
+/** The object a thumbnail is made from: the smallest shown (the store lists them smallest first). */
+export function previewKey(image: GalleryImageView, hidden: string[] = []): string | null {
+  return shownObjects(image, hidden)[0]?.key ?? null;
+}
+
+/** The largest shown object: what "Copy key" and "Copy link" give. */
+export function mainKey(image: GalleryImageView, hidden: string[] = []): string | null {
+  const objects = shownObjects(image, hidden);
+  let best = objects[0];
+  for (const o of objects) if (o.bytes > best.bytes) best = o;
   return best?.key ?? null;
 }
 

@@ -14,6 +14,7 @@ pub mod heap;
 pub mod intake;
 pub mod naming;
 pub mod pipeline;
+pub mod preferences;
 pub mod queue;
 pub mod store;
 pub mod thumbnail;

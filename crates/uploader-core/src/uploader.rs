@@ -5,14 +5,15 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, broadcast};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AppDirs, Config, Mode, OsKeyring, backend_token};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
 use crate::pipeline::Recipe;
-use crate::queue::{Connectivity, Meter, Throttle, Tuning};
+use crate::preferences::Preferences;
+use crate::queue::{Connectivity, Meter, Slots, Throttle, Tuning};
 use crate::store::{Enqueued, NewJob, Store};
 use crate::transport::{Backend, Companion, S3Direct, Transport};
 use crate::{Error, Result};
@@ -33,9 +34,9 @@ pub struct Uploader {
     pub(crate) owner: String,
     /// Held while this process is the data dir's runner; `None` if another process runs it.
     pub(crate) runner_lock: Option<File>,
-    pub(crate) requests: Arc<Semaphore>,
+    pub(crate) slots: Slots,
     pub(crate) connectivity: Arc<Connectivity>,
-    pub(crate) throttle: Option<Throttle>,
+    pub(crate) throttle: Throttle,
     pub(crate) tuning: Tuning,
     pub(crate) meter: Meter,
 }
@@ -87,10 +88,10 @@ impl Uploader {
         let store = Store::open(&AppDirs::database(&data_dir), clock)?;
         store.set_outbox_max_attempts(config.outbox.max_attempts);
         let runner_lock = runner_lock(&data_dir)?;
-        let throttle = config
-            .upload
-            .max_mb_per_second
-            .map(|mb| Throttle::new(mb * 1_000_000.0));
+        // The settings screen's choices, if any, over the config file's.
+        let preferences = store
+            .preferences()?
+            .unwrap_or_else(|| Preferences::from_config(&config));
         Ok(Arc::new(Self {
             naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),
@@ -101,9 +102,9 @@ impl Uploader {
             outbox_wake: Notify::new(),
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
             runner_lock,
-            requests: Arc::new(Semaphore::new(config.upload.concurrency)),
+            slots: Slots::new(preferences.concurrency),
             connectivity: Arc::new(Connectivity::new(tuning.probe_first, tuning.probe_max)),
-            throttle,
+            throttle: Throttle::new(preferences.bytes_per_second()),
             tuning,
             meter: Meter::new(std::time::Duration::from_millis(250)),
             store,
@@ -123,6 +124,11 @@ impl Uploader {
     /// Something wrong with this computer's clock that a person should fix, once known.
     pub fn clock_warning(&self) -> Option<String> {
         self.transport.clock_warning()
+    }
+
+    /// Whether this workstation can sign in: a masked key id or why not, never the secret.
+    pub async fn credentials(&self) -> crate::transport::CredentialStatus {
+        self.transport.credentials().await
     }
 
     pub fn destination(&self) -> String {
@@ -288,6 +294,10 @@ mod tests {
         puts: Mutex<Vec<PutObject>>,
         objects: Mutex<HashMap<String, Bytes>>,
         requests: AtomicUsize,
+        /// Each PUT takes this long, so that requests overlap.
+        put_delay: Option<Duration>,
+        in_flight: AtomicUsize,
+        most_in_flight: AtomicUsize,
     }
 
     impl FakeTransport {
@@ -319,6 +329,12 @@ mod tests {
     impl Transport for FakeTransport {
         fn put_object(&self, object: PutObject) -> BoxFuture<'_, TransportResult<Option<String>>> {
             Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+                if let Some(delay) = self.put_delay {
+                    tokio::time::sleep(delay).await;
+                }
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 self.answer(&object.key)?;
                 self.objects
                     .lock()
@@ -599,6 +615,45 @@ mod tests {
                 "batch 1/1"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn the_users_concurrency_bounds_requests_in_flight_and_outlives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport {
+            put_delay: Some(Duration::from_millis(30)),
+            ..Default::default()
+        });
+        let up = uploader(dir.path(), transport.clone());
+        let first = up.preferences().unwrap();
+        assert!(!first.saved);
+        assert_eq!(first.preferences.concurrency, 8, "the config file's value");
+        let chosen = Preferences {
+            concurrency: 2,
+            max_mb_per_second: Some(50.0),
+            hidden_variants: vec!["thumb".into()],
+        };
+        let saved = up.set_preferences(chosen.clone()).await.unwrap();
+        assert!(saved.saved);
+        assert_eq!(saved.preferences, chosen);
+
+        let photos: Vec<PathBuf> = (0..6)
+            .map(|i| photo(dir.path(), &format!("A{i}_front.png"), 64, 48))
+            .collect();
+        enqueued(&up, up.enqueue(&photos, None));
+        up.run_pending().await.unwrap();
+        assert_eq!(transport.puts.lock().unwrap().len(), 12);
+        assert_eq!(transport.most_in_flight.load(Ordering::SeqCst), 2);
+        drop(up);
+
+        // The next start (or the CLI on this workstation) keeps the choice; a reset undoes it.
+        let again = uploader(dir.path(), transport.clone());
+        assert_eq!(again.preferences().unwrap().preferences, chosen);
+        assert_eq!(again.slots.size(), 2);
+        let reset = again.reset_preferences().await.unwrap();
+        assert!(!reset.saved);
+        assert_eq!(again.slots.size(), 8);
+        assert_eq!(again.throttle.rate(), None);
     }
 
     #[tokio::test]

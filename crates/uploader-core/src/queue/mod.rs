@@ -9,6 +9,7 @@ mod progress;
 mod render;
 mod runner;
 mod send;
+mod slots;
 mod state;
 mod throttle;
 
@@ -18,5 +19,6 @@ pub use control::Control;
 pub use part_plan::{MAX_PARTS, MIN_PART, Part, part_size, parts};
 pub use progress::{BatchProgress, Meter};
 pub use runner::{Drained, Tuning};
+pub use slots::Slots;
 pub use state::JobState;
 pub use throttle::Throttle;

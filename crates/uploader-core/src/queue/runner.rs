@@ -78,9 +78,6 @@ impl Uploader {
             .upload
             .render_workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let concurrency = self.config.upload.concurrency;
-        // Render at most this far ahead of the uploads: staged files wait on disk.
-        let ahead = concurrency * 4;
         // Sweeps that scan the whole table run now and then, not on every turn of the loop:
         // the loop turns once per finished file.
         let mut last_sweep: Option<tokio::time::Instant> = None;
@@ -94,6 +91,10 @@ impl Uploader {
                     self.abort_cancelled().await;
                 }
             }
+            // Read each turn: the settings screen may change it while uploads run.
+            let concurrency = self.slots.size();
+            // Render at most this far ahead of the uploads: staged files wait on disk.
+            let ahead = concurrency * 4;
             let mut staged = self.store.staged_count()?;
             while renders.len() < render_workers && staged + renders.len() < ahead {
                 let Some(job) = self.claim(JobState::Queued)? else {
@@ -252,14 +253,12 @@ impl Uploader {
         self.store.now_ms() + delay.as_millis() as Millis
     }
 
-    /// A slot for one request: at most `upload.concurrency` are in flight.
+    /// A slot for one request: at most `upload.concurrency` (or the user's choice) are in flight.
     pub(crate) async fn request_slot(&self) -> Option<OwnedSemaphorePermit> {
-        Arc::clone(&self.requests).acquire_owned().await.ok()
+        self.slots.acquire().await
     }
 
     pub(crate) async fn throttle(&self, bytes: u64) {
-        if let Some(throttle) = &self.throttle {
-            throttle.take(bytes).await;
-        }
+        self.throttle.take(bytes).await;
     }
 }

@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0005_deletions.sql"),
     ),
     ("0006_review", include_str!("migrations/0006_review.sql")),
+    (
+        "0007_preferences",
+        include_str!("migrations/0007_preferences.sql"),
+    ),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

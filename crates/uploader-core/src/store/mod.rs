@@ -7,6 +7,7 @@ mod jobs;
 mod lease;
 mod migrate;
 mod outbox;
+mod preferences;
 mod sources;
 
 use std::path::Path;

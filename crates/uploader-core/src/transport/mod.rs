@@ -6,6 +6,7 @@
 
 mod backend;
 mod companion;
+mod credentials;
 mod delegate;
 mod error;
 mod http;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 
 pub use backend::Backend;
 pub use companion::Companion;
+pub use credentials::{CredentialStatus, mask};
 pub use error::{ErrorKind, TransportError};
 pub use presign::{PresignPut, Presigned};
 pub use s3_direct::S3Direct;
@@ -182,5 +184,14 @@ pub trait Transport: Send + Sync {
     /// Something wrong with this computer's clock that a person should fix, once known.
     fn clock_warning(&self) -> Option<String> {
         None
+    }
+
+    /// Whether this workstation has what it needs to sign in (never the secret itself).
+    fn credentials(&self) -> BoxFuture<'_, CredentialStatus> {
+        Box::pin(async {
+            CredentialStatus::Configured {
+                detail: "none needed".into(),
+            }
+        })
     }
 }

@@ -19,9 +19,9 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 
-use super::BoxFuture;
 use super::delegate::transport_from_inherent;
 use super::error::causes;
+use super::{BoxFuture, CredentialStatus};
 use super::{
     CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
     Transport, TransportError, TransportResult,
@@ -35,7 +35,8 @@ pub struct S3Direct {
     endpoint: Option<String>,
     /// Asked for on every object (SSE, KMS key, storage class, cache control).
     pub(super) stored_as: StoredAs,
-    /// The chain's provider, asked when the signing keys expire; explicit keys do not.
+    /// Where the signing keys come from: the chain's provider (asked again when they expire)
+    /// or explicit keys (which do not).
     pub(super) credentials: Option<SharedCredentialsProvider>,
     /// The chain's last answer about when its credentials expire, and when it was asked.
     pub(super) expiry_seen:
@@ -105,7 +106,19 @@ impl S3Direct {
         secret_access_key: &str,
     ) -> Self {
         let builder = keyed(settings, access_key_id, secret_access_key);
-        Self::build(builder, settings, upload)
+        Self::build(builder, settings, upload).keyed_by(access_key_id, secret_access_key)
+    }
+
+    /// Remembers explicit keys as the credential source (they never expire).
+    fn keyed_by(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
+        self.credentials = Some(SharedCredentialsProvider::new(Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "explicit",
+        )));
+        self
     }
 
     /// With explicit keys on a workstation whose clock is `offset_secs` off, and the SDK's
@@ -122,7 +135,7 @@ impl S3Direct {
         let builder = keyed(settings, access_key_id, secret_access_key)
             .time_source(OffsetClock(offset_secs))
             .disable_clock_skew_correction(!correct_skew);
-        Self::build(builder, settings, upload)
+        Self::build(builder, settings, upload).keyed_by(access_key_id, secret_access_key)
     }
 
     fn build(
@@ -159,6 +172,27 @@ impl S3Direct {
             },
             credentials: None,
             expiry_seen: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Asks the credential chain (env, profile, instance role, or the explicit keys) for
+    /// keys and tells only the masked key id.
+    async fn credential_status(&self) -> CredentialStatus {
+        use aws_sdk_s3::config::ProvideCredentials;
+        let Some(provider) = &self.credentials else {
+            return CredentialStatus::Missing {
+                reason: "no AWS credential source is configured".into(),
+            };
+        };
+        match provider.provide_credentials().await {
+            Ok(keys) => CredentialStatus::Configured {
+                detail: format!("AWS key {}", super::mask(keys.access_key_id())),
+            },
+            Err(_) => CredentialStatus::Missing {
+                reason: "no AWS credentials found: store keys in the keyring, or set \
+                         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile"
+                    .into(),
+            },
         }
     }
 
@@ -546,6 +580,10 @@ impl ObjectDeleter for S3Direct {
 }
 
 transport_from_inherent!(S3Direct {
+    fn credentials(&self) -> BoxFuture<'_, CredentialStatus> {
+        Box::pin(self.credential_status())
+    }
+
     fn deletions(&self) -> Deletions<'_> {
         Deletions::Direct(self)
     }
@@ -580,6 +618,26 @@ pub(crate) fn hex_to_base64(hex: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Transport;
+
+    #[tokio::test]
+    async fn the_credential_status_shows_a_masked_key_id_and_never_the_secret() {
+        let config = crate::config::Config::default();
+        let direct = S3Direct::with_keys(
+            &config.s3,
+            &config.upload,
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        );
+        let status = direct.credentials().await;
+        assert_eq!(
+            status,
+            CredentialStatus::Configured {
+                detail: "AWS key AKIA…MPLE".into()
+            }
+        );
+        assert!(!format!("{status:?}").contains("wJalr"));
+    }
 
     #[test]
     fn sha256_hex_becomes_the_base64_header_value() {

@@ -417,6 +417,15 @@ transport_from_inherent!(Backend {
     fn clock_warning(&self) -> Option<String> {
         self.clock_skew_warning()
     }
+
+    fn credentials(&self) -> BoxFuture<'_, super::CredentialStatus> {
+        // The app does not open in backend mode without a token.
+        Box::pin(async {
+            super::CredentialStatus::Configured {
+                detail: "workstation token".into(),
+            }
+        })
+    }
 });
 
 #[cfg(test)]
