@@ -202,6 +202,14 @@ fn app_env(mut command: Command, home: &Path, display: &str, env: &[(&str, Strin
 impl Window {
     /// Launches the app with `env` added to a clean home, and waits for the UI to be ready.
     fn launch(home: &Path, env: &[(&str, String)]) -> Window {
+        // bench/ui.sh measures the release build: CATALOG_UPLOADER_APP names it.
+        let app =
+            std::env::var_os("CATALOG_UPLOADER_APP").map_or(PathBuf::from(APP), PathBuf::from);
+        Self::launch_app(home, env, &app)
+    }
+
+    /// Launches `app` (the app, or bench/ui.sh's baseline window) and waits for it to be ready.
+    fn launch_app(home: &Path, env: &[(&str, String)], app: &Path) -> Window {
         let (xvfb, display) = start_xvfb();
         let (port, native_port) = (free_port(), free_port());
         let tauri_driver = Reaped(
@@ -219,10 +227,7 @@ impl Window {
                     "tauri-driver is needed for the window test (scripts/setup.sh installs it)",
                 ),
         );
-        // bench/ui.sh measures the release build: CATALOG_UPLOADER_APP names it.
-        let app =
-            std::env::var_os("CATALOG_UPLOADER_APP").map_or(PathBuf::from(APP), PathBuf::from);
-        let driver = WebDriver::connect(port, &app);
+        let driver = WebDriver::connect(port, app);
         driver.wait_for(
             "the window to load",
             Duration::from_secs(60),
@@ -709,14 +714,16 @@ async fn a_photo_deleted_from_the_gallery_goes_through_the_outbox_and_leaves_the
 }
 
 /// Resident memory of `pid` and its descendants (WebKit's web and network processes), in MB.
-fn tree_rss_mb(pid: u32) -> (f64, f64) {
+/// Resident memory in MB: the process, the part of it that is its own heap and stacks
+/// (anonymous; the rest is mapped libraries), and the process with all its descendants.
+fn tree_rss_mb(pid: u32) -> (f64, f64, f64) {
     let field = |path: String, name: &str| -> Option<String> {
         let text = std::fs::read_to_string(path).ok()?;
         text.lines()
             .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
     };
-    let rss = |pid: u32| -> f64 {
-        field(format!("/proc/{pid}/status"), "VmRSS:")
+    let kb = |pid: u32, name: &str| -> f64 {
+        field(format!("/proc/{pid}/status"), name)
             .and_then(|v| v.trim_end_matches(" kB").trim().parse::<f64>().ok())
             .unwrap_or(0.0)
             / 1024.0
@@ -737,11 +744,16 @@ fn tree_rss_mb(pid: u32) -> (f64, f64) {
         }
         i += 1;
     }
-    (rss(pid), all.iter().map(|p| rss(*p)).sum())
+    let rss = |pid: u32| kb(pid, "VmRSS:");
+    (
+        rss(pid),
+        kb(pid, "RssAnon:"),
+        all.iter().map(|p| rss(*p)).sum(),
+    )
 }
 
 /// The app process whose environment has this HOME, and when it started (ms since the epoch).
-fn app_process(home: &Path) -> (u32, u64) {
+fn app_process(home: &Path, exe_name: &str) -> (u32, u64) {
     let wanted = format!("HOME={}", home.display());
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -750,19 +762,25 @@ fn app_process(home: &Path) -> (u32, u64) {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
         let ours = environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes());
-        if exe.file_name().is_some_and(|n| n == "catalog-uploader") && ours {
+        if exe.file_name().is_some_and(|n| n == exe_name) && ours {
             // Field 22 of /proc/PID/stat: start time in clock ticks after boot.
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
             let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
             let ticks: u64 = after_comm.split(' ').nth(19).unwrap().parse().unwrap();
-            let boot: u64 = std::fs::read_to_string("/proc/stat")
+            // Boot time to the centisecond: now less the uptime (`btime` in /proc/stat is in
+            // whole seconds, which would put the start up to a second off).
+            let uptime: f64 = std::fs::read_to_string("/proc/uptime")
                 .unwrap()
-                .lines()
-                .find_map(|l| l.strip_prefix("btime "))
+                .split(' ')
+                .next()
                 .unwrap()
-                .trim()
                 .parse()
                 .unwrap();
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            let boot_ms = now_ms - (uptime * 1000.0) as u64;
             let hz: u64 = String::from_utf8(
                 Command::new("getconf")
                     .arg("CLK_TCK")
@@ -774,10 +792,10 @@ fn app_process(home: &Path) -> (u32, u64) {
             .trim()
             .parse()
             .unwrap();
-            return (pid, boot * 1000 + ticks * 1000 / hz);
+            return (pid, boot_ms + ticks * 1000 / hz);
         }
     }
-    panic!("no catalog-uploader process with {wanted}");
+    panic!("no {exe_name} process with {wanted}");
 }
 
 /// The UI's figures for docs/benchmarks.md (bench/ui.sh runs this; CI skips it): 10,000 jobs
@@ -811,7 +829,7 @@ async fn ui_figures() {
         data_dir.to_string_lossy().into_owned(),
     ));
 
-    tokio::task::block_in_place(|| {
+    let figures = tokio::task::block_in_place(|| {
         let window = Window::launch(home.path(), &env);
         let perf = window
             .driver
@@ -825,8 +843,10 @@ async fn ui_figures() {
             rendered.as_u64().unwrap() < 100,
             "{rendered} rows in the DOM"
         );
-        let (pid, started_ms) = app_process(home.path());
+        let (pid, started_ms) = app_process(home.path(), "catalog-uploader");
         let ready_ms = perf["readyAtMs"].as_f64().unwrap() as u64;
+        let mark =
+            |name: &str| (perf[name].as_f64().unwrap_or(0.0) as u64).saturating_sub(started_ms);
 
         let events = window.driver.script_async(
             "const done = arguments[arguments.length - 1];
@@ -863,14 +883,14 @@ async fn ui_figures() {
         assert_eq!(events["applied"], events["sent"], "{events}");
         // Idle: nothing moves for a while before memory is read.
         std::thread::sleep(Duration::from_secs(5));
-        let (app_rss, total_rss) = tree_rss_mb(pid);
+        let (app_rss, app_anon, total_rss) = tree_rss_mb(pid);
         window.screenshot("queue-10000.png");
         eprintln!(
             "UI FIGURES\n\
              10,000 jobs: list_jobs IPC {:.0} ms, then first paint of the list {:.0} ms ({rendered} rows in the DOM)\n\
              progress events: {} sent in {:.1} s ({:.0}/s), all applied {:.0} ms after the last; {:.0} frames/s meanwhile\n\
-             launch to ready: {} ms (process start to the UI's ready mark)\n\
-             idle RSS: app process {:.0} MB; with WebKit's processes {:.0} MB",
+             launch to ready: {} ms (process start to the UI's ready mark): page navigation at {} ms, its script at {} ms, first command answered at {} ms\n\
+             idle RSS: app process {:.0} MB ({:.0} MB its own heap and stacks, the rest mapped libraries); with WebKit's processes {:.0} MB",
             perf["listIpcMs"].as_f64().unwrap(),
             perf["listPaintMs"].as_f64().unwrap(),
             events["sent"],
@@ -879,8 +899,44 @@ async fn ui_figures() {
             events["drainMs"].as_f64().unwrap(),
             events["fps"].as_f64().unwrap(),
             ready_ms.saturating_sub(started_ms),
+            mark("navigationAtMs"),
+            mark("scriptAtMs"),
+            mark("statusAtMs"),
             app_rss,
+            app_anon,
             total_rss,
+        );
+        window.close();
+        (ready_ms.saturating_sub(started_ms), app_rss)
+    });
+
+    // The peer: an empty Tauri 2 window that answers one command (bench/ui.sh builds it), launched
+    // and measured the same way, to tell what the platform costs from what the app adds.
+    let Some(baseline) = std::env::var_os("CATALOG_UPLOADER_BASELINE") else {
+        return;
+    };
+    let (app_launch, app_rss) = figures;
+    let home = tempfile::tempdir().unwrap();
+    tokio::task::block_in_place(|| {
+        let window = Window::launch_app(home.path(), &[], Path::new(&baseline));
+        let perf = window
+            .driver
+            .script("return window.__uploaderPerf", json!([]));
+        let (pid, started_ms) = app_process(home.path(), "window-baseline");
+        let mark =
+            |name: &str| (perf[name].as_f64().unwrap_or(0.0) as u64).saturating_sub(started_ms);
+        std::thread::sleep(Duration::from_secs(5));
+        let (rss, anon, total) = tree_rss_mb(pid);
+        let launch = mark("readyAtMs");
+        eprintln!(
+            "BASELINE (an empty Tauri 2 window answering one command)\n\
+             launch to ready: {launch} ms: page navigation at {} ms, its script at {} ms\n\
+             idle RSS: {rss:.0} MB ({anon:.0} MB its own heap and stacks); with WebKit's processes {total:.0} MB\n\
+             the app over the baseline: launch {:.2}x, idle RSS {:.2}x",
+            mark("navigationAtMs"),
+            mark("scriptAtMs"),
+            app_launch as f64 / launch.max(1) as f64,
+            app_rss / rss.max(1.0),
         );
         window.close();
     });
@@ -924,6 +980,12 @@ async fn a_corrupt_photo_shows_its_error_and_retry_after_fixing_it_uploads_it() 
         let failed = failed.as_str().unwrap_or_default();
         assert!(failed.contains("R1_back.jpg"), "{failed}");
         window.click("filter-failed");
+        // Its preview cannot be made either: a placeholder, not a broken-image icon.
+        window.driver.wait_for(
+            "the broken photo's placeholder",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=job-row][data-file=\"R1_back.jpg\"] [data-testid=thumb-missing]') ? 'ok' : null",
+        );
         window.screenshot("queue-failed.png");
 
         // Fixed on disk (re-exported by the photographer), then Retry.

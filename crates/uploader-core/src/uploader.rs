@@ -617,6 +617,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn within_one_drop_a_copy_is_flagged_and_a_name_clash_is_left_out() {
+        use crate::intake::Note;
+        let dir = tempfile::tempdir().unwrap();
+        let up = uploader(dir.path(), Arc::new(FakeTransport::default()));
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let front = photo(&a, "A1_front.png", 1200, 1000);
+        // Walked in name order: the copy comes after the photo it copies.
+        std::fs::copy(&front, a.join("A1_side.png")).unwrap();
+        // Same name and SKU from another folder, other pixels: the same keys.
+        photo(&b, "A1_front.png", 1300, 1000);
+
+        let review = up.review(&[a, b], None).unwrap();
+        let notes = |dir: &str, name: &str| -> Vec<Note> {
+            review
+                .items
+                .iter()
+                .find(|i| i.path.ends_with(Path::new(dir).join(name)))
+                .unwrap_or_else(|| panic!("{dir}/{name} is not in the review"))
+                .notes
+                .clone()
+        };
+        assert_eq!(notes("a", "A1_front.png"), []);
+        assert_eq!(
+            notes("a", "A1_side.png"),
+            [Note::Repeated {
+                first: front.display().to_string()
+            }]
+        );
+        let clash = notes("b", "A1_front.png");
+        assert_eq!(
+            clash,
+            [Note::KeyClash {
+                first: front.display().to_string()
+            }]
+        );
+        assert!(clash[0].excludes(), "it would overwrite the first");
+    }
+
     #[tokio::test]
     async fn the_users_concurrency_bounds_requests_in_flight_and_outlives_a_restart() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The review of a drop before it is queued: each file's SKU, destination keys and what is
 //! worth a second look. Nothing is recorded; reading headers (not pixels) keeps it quick.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{SourceFormat, expand_counted, sniff_file};
@@ -47,6 +48,11 @@ pub enum Note {
     Duplicate { key: String, source_path: String },
     /// This file, unchanged, is already queued or uploaded: queuing it again adds nothing.
     AlreadyRecorded { state: JobState },
+    /// The same bytes as an earlier file of this drop, under another name.
+    Repeated { first: String },
+    /// The same destination keys as an earlier file of this drop (the same name and SKU from
+    /// two folders): queued too, it would overwrite that one in the bucket.
+    KeyClash { first: String },
     /// Decoded from a format browsers cannot show, and written as the variants' format.
     Converted { from: SourceFormat, to: String },
     /// The name does not match `naming.sku_pattern`, so the whole name is the SKU.
@@ -55,7 +61,7 @@ pub enum Note {
 
 impl Note {
     pub fn excludes(&self) -> bool {
-        matches!(self, Note::Unsupported { .. })
+        matches!(self, Note::Unsupported { .. } | Note::KeyClash { .. })
     }
 
     /// A stable word for the UI's styling and tests.
@@ -65,6 +71,8 @@ impl Note {
             Note::TooSmall { .. } => "too_small",
             Note::Duplicate { .. } => "duplicate",
             Note::AlreadyRecorded { .. } => "already_recorded",
+            Note::Repeated { .. } => "repeated",
+            Note::KeyClash { .. } => "key_clash",
             Note::Converted { .. } => "converted",
             Note::NoSku { .. } => "no_sku",
         }
@@ -90,6 +98,11 @@ impl Note {
                     _ => "queued",
                 }
             ),
+            Note::Repeated { first } => format!("the same photo as {first}, also in this drop"),
+            Note::KeyClash { first } => format!(
+                "same name and SKU as {first}, also in this drop: it would overwrite that photo \
+                 in the bucket, so it is left out (rename one to upload both)"
+            ),
             Note::Converted { from, to } => format!("{} converted to {to}", from.name()),
             Note::NoSku { pattern } => {
                 format!(
@@ -106,11 +119,12 @@ impl Uploader {
     /// headers; records nothing.
     pub fn review(&self, paths: &[PathBuf], sku: Option<&str>) -> Result<Review> {
         let found = expand_counted(paths);
-        let items = found
+        let mut items: Vec<ReviewItem> = found
             .files
             .iter()
             .map(|path| self.review_file(path, sku))
             .collect::<Result<_>>()?;
+        mark_repeats(&mut items);
         Ok(Review {
             items,
             skipped: found.skipped,
@@ -254,6 +268,56 @@ impl Uploader {
             }
         }
         names.join(" and ")
+    }
+}
+
+/// Within one drop: a later file with an earlier one's keys is left out (it would overwrite it);
+/// a later file with an earlier one's bytes is flagged. Only files of equal size are hashed.
+fn mark_repeats(items: &mut [ReviewItem]) {
+    let mut notes: Vec<(usize, Note)> = Vec::new();
+    let mut keys_seen: HashMap<&str, usize> = HashMap::new();
+    let mut sizes: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (n, item) in items.iter().enumerate() {
+        if !item.usable() {
+            continue;
+        }
+        if let Some(&first) = item.keys.iter().find_map(|k| keys_seen.get(k.as_str())) {
+            let first = items[first].path.display().to_string();
+            notes.push((n, Note::KeyClash { first }));
+            continue;
+        }
+        for key in &item.keys {
+            keys_seen.insert(key, n);
+        }
+        let known = item
+            .notes
+            .iter()
+            .any(|note| matches!(note, Note::Duplicate { .. } | Note::AlreadyRecorded { .. }));
+        if !known {
+            sizes.entry(item.bytes).or_default().push(n);
+        }
+    }
+    for same_size in sizes.values().filter(|group| group.len() > 1) {
+        let mut hashes_seen: HashMap<String, usize> = HashMap::new();
+        for &n in same_size {
+            let Ok((_, sha256)) = crate::hash::hash_file(&items[n].path) else {
+                continue;
+            };
+            match hashes_seen.get(&sha256) {
+                Some(&first) => notes.push((
+                    n,
+                    Note::Repeated {
+                        first: items[first].path.display().to_string(),
+                    },
+                )),
+                None => {
+                    hashes_seen.insert(sha256, n);
+                }
+            }
+        }
+    }
+    for (n, note) in notes {
+        items[n].notes.push(note);
     }
 }
 
