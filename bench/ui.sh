@@ -15,4 +15,4 @@ cargo build --release --locked -p catalog-uploader -p window-baseline
 CATALOG_UPLOADER_APP=$PWD/target/release/catalog-uploader \
   CATALOG_UPLOADER_BASELINE=$PWD/target/release/window-baseline \
   cargo test --locked --test e2e_window -- --ignored --exact ui_figures --nocapture 2>&1 |
-  sed -n '/^UI FIGURES/,/idle RSS/p; /^BASELINE/,/baseline: launch/p'
+  sed -n '/^UI FIGURES/,/idle RSS/p; /^BASELINE/,/at each launch/p'

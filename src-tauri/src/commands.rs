@@ -21,32 +21,43 @@ pub async fn review_paths(
     sku: Option<String>,
     state: State<'_, AppState>,
 ) -> Result<ReviewView, CommandError> {
-    let uploader = state.require()?.clone();
     let paths = parse_paths(paths)?;
-    // Headers and (for possible duplicates) whole files are read: off the async threads.
-    let review =
-        tauri::async_runtime::spawn_blocking(move || uploader.review(&paths, sku.as_deref()))
-            .await
-            .map_err(|e| CommandError {
-                code: "internal".into(),
-                message: format!("the review stopped: {e}"),
-            })??;
-    Ok(ReviewView::from(&review))
+    blocking(&state, move |uploader| {
+        Ok(ReviewView::from(&uploader.review(&paths, sku.as_deref())?))
+    })
+    .await
+}
+
+/// Runs core work that blocks (SQLite, walking folders, reading files) on a blocking thread:
+/// a synchronous command would run on the main thread, which also drives the window.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Uploader) -> Result<T, CommandError> + Send + 'static,
+) -> Result<T, CommandError> {
+    let uploader = state.require()?.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&uploader))
+        .await
+        .map_err(|e| CommandError {
+            code: "internal".into(),
+            message: format!("the work stopped: {e}"),
+        })?
 }
 
 /// Records a job for each path (folders are walked), with `sku` for all of them or each
 /// file's SKU from its name, and wakes the queue.
 #[tauri::command]
-pub fn add_paths(
+pub async fn add_paths(
     paths: Vec<String>,
     sku: Option<String>,
     state: State<'_, AppState>,
 ) -> Result<Vec<JobView>, CommandError> {
-    let uploader = state.require()?;
     let paths = parse_paths(paths)?;
-    let sku = sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let done = uploader.enqueue(&paths, sku)?;
-    job_views(uploader, &done.ids)
+    blocking(&state, move |uploader| {
+        let sku = sku.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let done = uploader.enqueue(&paths, sku)?;
+        job_views(uploader, &done.ids)
+    })
+    .await
 }
 
 /// Pauses, resumes, retries or cancels the given jobs, or all of them when `ids` is empty.
@@ -69,17 +80,19 @@ pub fn control_jobs(
 
 /// Uploaded photos still in the bucket, by SKU; `search` keeps SKUs containing it.
 #[tauri::command]
-pub fn gallery(
+pub async fn gallery(
     search: String,
     state: State<'_, AppState>,
 ) -> Result<Vec<GalleryImageView>, CommandError> {
-    let uploader = state.require()?;
-    Ok(uploader
-        .store()
-        .gallery(&search, GALLERY_LIMIT)?
-        .iter()
-        .map(GalleryImageView::from)
-        .collect())
+    blocking(&state, move |uploader| {
+        Ok(uploader
+            .store()
+            .gallery(&search, GALLERY_LIMIT)?
+            .iter()
+            .map(GalleryImageView::from)
+            .collect())
+    })
+    .await
 }
 
 /// At most this many photos are listed at once; a search narrows them down.
@@ -95,15 +108,17 @@ pub fn remove_image(job_id: i64, state: State<'_, AppState>) -> Result<u32, Comm
 /// Queues `path` to replace the uploaded photo of `job_id` (same SKU); the old objects are
 /// deleted once the new photo is uploaded.
 #[tauri::command]
-pub fn replace_image(
+pub async fn replace_image(
     job_id: i64,
     path: String,
     state: State<'_, AppState>,
 ) -> Result<Vec<JobView>, CommandError> {
-    let uploader = state.require()?;
     let path = parse_paths(vec![path])?.remove(0);
-    let done = uploader.replace_image(job_id, &path)?;
-    job_views(uploader, &done.ids)
+    blocking(&state, move |uploader| {
+        let done = uploader.replace_image(job_id, &path)?;
+        job_views(uploader, &done.ids)
+    })
+    .await
 }
 
 /// A temporary link to view an object (a presigned GET, valid for an hour).
@@ -122,25 +137,27 @@ pub async fn object_link(key: String, state: State<'_, AppState>) -> Result<Stri
 
 /// Deletions not yet done: out of attempts first, then waiting, sending, and handed over.
 #[tauri::command]
-pub fn outbox_rows(state: State<'_, AppState>) -> Result<Vec<OutboxRowView>, CommandError> {
-    let uploader = state.require()?;
-    let mut rows = Vec::new();
-    for wanted in [
-        OutboxState::Dead,
-        OutboxState::Pending,
-        OutboxState::Sending,
-        OutboxState::Synced,
-    ] {
-        let left = OUTBOX_LIMIT.saturating_sub(rows.len());
-        rows.extend(
-            uploader
-                .store()
-                .outbox(Some(wanted), None, left)?
-                .iter()
-                .map(OutboxRowView::from),
-        );
-    }
-    Ok(rows)
+pub async fn outbox_rows(state: State<'_, AppState>) -> Result<Vec<OutboxRowView>, CommandError> {
+    blocking(&state, |uploader| {
+        let mut rows = Vec::new();
+        for wanted in [
+            OutboxState::Dead,
+            OutboxState::Pending,
+            OutboxState::Sending,
+            OutboxState::Synced,
+        ] {
+            let left = OUTBOX_LIMIT.saturating_sub(rows.len());
+            rows.extend(
+                uploader
+                    .store()
+                    .outbox(Some(wanted), None, left)?
+                    .iter()
+                    .map(OutboxRowView::from),
+            );
+        }
+        Ok(rows)
+    })
+    .await
 }
 
 const OUTBOX_LIMIT: usize = 2000;
@@ -178,9 +195,11 @@ fn parse_paths(paths: Vec<String>) -> Result<Vec<PathBuf>, CommandError> {
 
 /// Every recorded job, oldest first, so the list is right after a restart.
 #[tauri::command]
-pub fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobView>, CommandError> {
-    let uploader = state.require()?;
-    Ok(uploader.store().jobs()?.iter().map(JobView::from).collect())
+pub async fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobView>, CommandError> {
+    blocking(&state, |uploader| {
+        Ok(uploader.store().jobs()?.iter().map(JobView::from).collect())
+    })
+    .await
 }
 
 /// The deletion backlog, here and (backend mode) in the backend's queue.

@@ -74,6 +74,14 @@ describe("merge", () => {
   });
 });
 
+describe("merge at start", () => {
+  it("takes a list in id order as it is, and sorts one that is not", () => {
+    const ordered = [job(1), job(2), job(5)];
+    expect(merge([], ordered)).toBe(ordered);
+    expect(merge([], [job(5), job(1)]).map((j) => j.id)).toEqual([1, 5]);
+  });
+});
+
 describe("merge after a retry", () => {
   it("takes a loaded record that moved back to staged later than the event seen", () => {
     const current = [job(1, { state: "uploading", updatedAt: 10 })];

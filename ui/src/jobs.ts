@@ -41,6 +41,8 @@ export function applyEvents(jobs: JobView[], events: JobEvent[]): JobView[] {
 /** Merges a freshly loaded list with what events already brought: the later record wins
  * (a job can move back, e.g. from uploading to staged while it waits for a retry). */
 export function merge(current: JobView[], loaded: JobView[]): JobView[] {
+  // At start nothing is known yet and the store answers in id order: take the list as it is.
+  if (current.length === 0 && loaded.every((j, i) => i === 0 || loaded[i - 1].id < j.id)) return loaded;
   const byId = new Map(current.map((j) => [j.id, j]));
   for (const job of loaded) {
     const known = byId.get(job.id);
