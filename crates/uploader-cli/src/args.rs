@@ -106,6 +106,22 @@ pub enum Command {
     /// Secret Service); CATALOG_UPLOADER_BACKEND_TOKEN overrides it
     #[command(subcommand)]
     Token(TokenAction),
+    /// Setting up buckets and workstations
+    #[command(subcommand)]
+    Admin(AdminAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Print the least-privilege IAM policy (JSON) for the configured bucket and prefix
+    /// (--bucket, --prefix) and who it is for (--mode): the workstations' keys in direct mode,
+    /// the backend's in backend mode
+    IamPolicy {
+        /// With SSE-KMS: the key's ARN, which uploads must be able to use
+        /// [default: the config's s3.kms_key_id, when it is an ARN]
+        #[arg(long)]
+        kms_key_arn: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

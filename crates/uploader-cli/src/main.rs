@@ -13,7 +13,7 @@ use uploader_core::Uploader;
 use uploader_core::config::{self, Config, SecretStore};
 use uploader_core::store::{Store, Target};
 
-use args::{Batch, Cli, Command, QueueAction, TokenAction, Wait, Which};
+use args::{AdminAction, Batch, Cli, Command, QueueAction, TokenAction, Wait, Which};
 
 fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
@@ -84,6 +84,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Token(action) => token(action),
+        Command::Admin(AdminAction::IamPolicy { kms_key_arn }) => {
+            let kms_key_arn = kms_key_arn.or_else(|| {
+                config
+                    .s3
+                    .kms_key_id
+                    .clone()
+                    .filter(|k| k.starts_with("arn:"))
+            });
+            let policy = uploader_core::admin::iam_policy(&uploader_core::admin::PolicyRequest {
+                bucket: &config.s3.bucket,
+                prefix: &config.s3.prefix,
+                kms_key_arn: kms_key_arn.as_deref(),
+            })?;
+            println!("{}", serde_json::to_string_pretty(&policy)?);
+            eprintln!(
+                "Attach this to {}.",
+                uploader_core::admin::attached_to(config.mode)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Delete(request) => outbox::delete(config, request).await,
         Command::Link { key, expires } => {
             let uploader = Uploader::open(config).await?;

@@ -84,3 +84,44 @@ fn a_broken_config_file_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn admin_iam_policy_prints_a_json_policy_for_the_bucket_and_says_who_it_is_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mode, who) in [("direct", "workstations use"), ("backend", "the backend's")] {
+        let out = uploader(dir.path())
+            .args([
+                "admin",
+                "iam-policy",
+                "--bucket",
+                "catalog",
+                "--prefix",
+                "shop",
+            ])
+            .args(["--mode", mode])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains(who), "{mode}: {stderr}");
+        let policy: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            "arn:aws:s3:::catalog/shop/*"
+        );
+        let text = policy.to_string();
+        for action in [
+            "s3:ListMultipartUploadParts",
+            "s3:AbortMultipartUpload",
+            "s3:GetObject",
+        ] {
+            assert!(text.contains(action), "{action}: {text}");
+        }
+    }
+    let out = uploader(dir.path())
+        .args(["admin", "iam-policy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("setting `bucket`"));
+}

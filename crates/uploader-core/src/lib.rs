@@ -4,6 +4,7 @@
 //! [`pipeline`] renders its variants; a [`transport`] puts them in S3; every change is
 //! announced on the [`events`] bus. [`Uploader`] ties these together.
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod deletion;
