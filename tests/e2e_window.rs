@@ -1336,3 +1336,54 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
     );
     tokio::task::block_in_place(|| window.close());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn a_setting_the_admin_locked_is_shown_locked_and_cannot_be_saved() {
+    let server = S3Server::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let policy = home.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "lock = [\"upload.concurrency\"]\n[upload]\nconcurrency = 3\n",
+    )
+    .unwrap();
+    let mut env = server.env();
+    env.push(("CATALOG_UPLOADER_POLICY", policy.display().to_string()));
+
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        window.click("tab-settings");
+        let field = window.driver.wait_for(
+            "the settings form",
+            Duration::from_secs(10),
+            "const input = document.querySelector('[data-testid=concurrency]');
+             return input ? {value: input.value, disabled: input.disabled,
+                             help: document.getElementById('concurrency-help').innerText} : null;",
+        );
+        assert_eq!(field["value"], json!("3"), "{field}");
+        assert_eq!(field["disabled"], json!(true), "{field}");
+        assert!(
+            field["help"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Set by your admin"),
+            "{field}"
+        );
+        // The shell refuses it too, whatever the page sends.
+        let refused = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('save_settings',
+               {preferences: {concurrency: 9, maxMbPerSecond: null, hiddenVariants: []}})
+               .then(() => done('saved'), (e) => done(e));",
+            json!([]),
+        );
+        assert_eq!(refused["code"], json!("config"), "{refused}");
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("upload.concurrency") && message.contains("locked"),
+            "{message}"
+        );
+        window.close();
+    });
+}

@@ -393,6 +393,8 @@ pub struct SettingsView {
     pub hidden_variants: Vec<String>,
     /// Whether these are the user's choices (or the config file's values).
     pub saved: bool,
+    /// Settings here the admin's policy locks (`upload.concurrency`, `upload.max_mb_per_second`).
+    pub locked: Vec<String>,
     pub variants: Vec<VariantView>,
     /// Read-only here: set in the config file by an admin.
     pub workstation: Vec<SettingRow>,
@@ -482,6 +484,9 @@ impl SettingsView {
         if let Some(dir) = &config.data_dir {
             workstation.push(row("Data folder", dir.display().to_string()));
         }
+        if let Some(policy) = &config.policy {
+            workstation.push(row("Admin's policy", policy.display().to_string()));
+        }
         Self {
             concurrency: p.concurrency as u32,
             concurrency_min: *range.start() as u32,
@@ -489,6 +494,7 @@ impl SettingsView {
             max_mb_per_second: p.max_mb_per_second,
             hidden_variants: p.hidden_variants,
             saved: effective.saved,
+            locked: effective.locked,
             variants: config
                 .variants
                 .iter()

@@ -94,7 +94,11 @@ maxMbPerSecond: number | null, hiddenVariants: Array<string>,
 /**
  * Whether these are the user's choices (or the config file's values).
  */
-saved: boolean, variants: Array<VariantView>, 
+saved: boolean, 
+/**
+ * Settings here the admin's policy locks (`upload.concurrency`, `upload.max_mb_per_second`).
+ */
+locked: Array<string>, variants: Array<VariantView>, 
 /**
  * Read-only here: set in the config file by an admin.
  */

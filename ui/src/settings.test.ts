@@ -9,6 +9,7 @@ const view: SettingsView = {
   maxMbPerSecond: null,
   hiddenVariants: ["thumb"],
   saved: true,
+  locked: [],
   variants: [
     { name: "large", description: "2000 px longest edge · JPEG, quality 85" },
     { name: "thumb", description: "400 px longest edge · JPEG, quality 80" },

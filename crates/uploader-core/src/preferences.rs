@@ -24,7 +24,12 @@ pub struct Preferences {
 pub struct EffectivePreferences {
     pub preferences: Preferences,
     pub saved: bool,
+    /// Of [`LOCKABLE`], the settings the admin's policy locks.
+    pub locked: Vec<String>,
 }
+
+/// The settings here an admin's policy can lock.
+pub const LOCKABLE: [&str; 2] = ["upload.concurrency", "upload.max_mb_per_second"];
 
 impl Preferences {
     /// What the config file says, before anyone chose otherwise.
@@ -79,6 +84,43 @@ impl Preferences {
         Ok(())
     }
 
+    /// These choices with every locked setting at the config's (the policy's) value.
+    pub fn within_locks(mut self, config: &Config) -> Self {
+        let locked = |name: &str| config.locked.iter().any(|l| l == name);
+        if locked("upload.concurrency") {
+            self.concurrency = config.upload.concurrency;
+        }
+        if locked("upload.max_mb_per_second") {
+            self.max_mb_per_second = config.upload.max_mb_per_second;
+        }
+        self
+    }
+
+    /// Refuses a change to a locked setting, naming it and the policy.
+    fn check_locks(&self, config: &Config) -> Result<()> {
+        let held = self.clone().within_locks(config);
+        let changed = [
+            ("upload.concurrency", held.concurrency != self.concurrency),
+            (
+                "upload.max_mb_per_second",
+                held.max_mb_per_second != self.max_mb_per_second,
+            ),
+        ];
+        match changed.iter().find(|(_, changed)| *changed) {
+            Some((name, _)) => Err(Error::config(
+                *name,
+                format!(
+                    "locked by the admin's policy ({}): it cannot be changed here",
+                    config
+                        .policy
+                        .as_ref()
+                        .map_or("the policy file".into(), |p| p.display().to_string())
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn bytes_per_second(&self) -> Option<f64> {
         self.max_mb_per_second.map(|mb| mb * 1_000_000.0)
     }
@@ -87,21 +129,24 @@ impl Preferences {
 impl Uploader {
     /// The choices in force.
     pub fn preferences(&self) -> Result<EffectivePreferences> {
-        Ok(match self.store.preferences()? {
-            Some(preferences) => EffectivePreferences {
-                preferences,
-                saved: true,
-            },
-            None => EffectivePreferences {
-                preferences: Preferences::from_config(&self.config),
-                saved: false,
-            },
+        let saved = self.store.preferences()?;
+        Ok(EffectivePreferences {
+            saved: saved.is_some(),
+            preferences: saved
+                .unwrap_or_else(|| Preferences::from_config(&self.config))
+                .within_locks(&self.config),
+            locked: LOCKABLE
+                .iter()
+                .filter(|name| self.config.locked.iter().any(|l| l == *name))
+                .map(|name| name.to_string())
+                .collect(),
         })
     }
 
     /// Saves the user's choices and applies them to the uploads running now.
     pub async fn set_preferences(&self, preferences: Preferences) -> Result<EffectivePreferences> {
         preferences.validate(&self.config)?;
+        preferences.check_locks(&self.config)?;
         self.store.set_preferences(&preferences)?;
         self.apply(&preferences);
         self.preferences()
@@ -154,5 +199,32 @@ mod tests {
         }
         assert!(chosen(1, Some(0.5), &all[1..]).validate(&config).is_ok());
         assert!(chosen(64, None, &[]).validate(&config).is_ok());
+    }
+
+    #[test]
+    fn a_setting_the_admin_locked_keeps_the_policys_value_and_cannot_be_changed() {
+        let mut config = Config::default();
+        config.upload.concurrency = 4;
+        config.locked = vec!["upload.concurrency".into()];
+        config.policy = Some("/etc/catalog-uploader/policy.toml".into());
+        // A choice saved before the lock gives way to it.
+        let saved = chosen(12, Some(2.0), &[]).within_locks(&config);
+        assert_eq!((saved.concurrency, saved.max_mb_per_second), (4, Some(2.0)));
+        match chosen(12, None, &[]).check_locks(&config) {
+            Err(Error::Config { setting, reason }) => {
+                assert_eq!(setting, "upload.concurrency");
+                assert!(
+                    reason.contains("/etc/catalog-uploader/policy.toml"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // What is not locked stays the user's.
+        assert!(
+            chosen(4, Some(0.5), &["thumb"])
+                .check_locks(&config)
+                .is_ok()
+        );
     }
 }

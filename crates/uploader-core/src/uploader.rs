@@ -91,7 +91,8 @@ impl Uploader {
         // The settings screen's choices, if any, over the config file's.
         let preferences = store
             .preferences()?
-            .unwrap_or_else(|| Preferences::from_config(&config));
+            .unwrap_or_else(|| Preferences::from_config(&config))
+            .within_locks(&config);
         Ok(Arc::new(Self {
             naming: Naming::new(&config, &config.s3.prefix),
             staging: AppDirs::staging(&data_dir),

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::policy::{apply, lookup, read_policy};
 use super::{AppDirs, Config, Mode};
 use crate::{Error, Result};
 
@@ -43,11 +44,36 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
         .config_file
         .clone()
         .or_else(|| env(ENV_CONFIG).map(PathBuf::from));
-    let mut config = match (&named, &dirs) {
-        (Some(path), _) => read_file(path)?,
-        (None, Ok(dirs)) if dirs.config_file.exists() => read_file(&dirs.config_file)?,
-        _ => Config::default(),
+    let user_file = match (&named, &dirs) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Ok(dirs)) if dirs.config_file.exists() => Some(dirs.config_file.clone()),
+        _ => None,
     };
+    let mut table = match &user_file {
+        Some(path) => read_table(path)?,
+        None => toml::Table::new(),
+    };
+    let policy = read_policy(&env)?;
+    if let Some(policy) = &policy {
+        table = apply(table, policy);
+    }
+    let mut config: Config = table.try_into().map_err(|e: toml::de::Error| {
+        let file = user_file
+            .as_ref()
+            .map_or("defaults".into(), |p| p.display().to_string());
+        match &policy {
+            Some(p) => Error::config(
+                file,
+                format!(
+                    "invalid settings with the admin's policy {}: {e}",
+                    p.path.display()
+                ),
+            ),
+            None => Error::config(file, format!("invalid config file: {e}")),
+        }
+    })?;
+    // What the files say, before the environment and flags: locked settings must stay so.
+    let from_files = policy.as_ref().map(|_| to_table(&config)).transpose()?;
 
     let s3 = &mut config.s3;
     let overlay = |slot: &mut String, value: Option<String>| {
@@ -96,6 +122,23 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
         config.backend.url = flags.backend_url.clone();
     }
 
+    if let (Some(policy), Some(from_files)) = (&policy, &from_files) {
+        let now = to_table(&config)?;
+        for name in &policy.locked {
+            if lookup(from_files, name) != lookup(&now, name) {
+                return Err(Error::config(
+                    name,
+                    format!(
+                        "locked by the admin's policy ({}): the environment or a flag cannot change it",
+                        policy.path.display()
+                    ),
+                ));
+            }
+        }
+        config.locked = policy.locked.clone();
+        config.policy = Some(policy.path.clone());
+    }
+    let s3 = &mut config.s3;
     if !s3.prefix.is_empty() && !s3.prefix.ends_with('/') {
         s3.prefix.push('/');
     }
@@ -105,11 +148,15 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
     Ok(config)
 }
 
-fn read_file(path: &Path) -> Result<Config> {
+fn read_table(path: &Path) -> Result<toml::Table> {
     let setting = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::config(&setting, format!("cannot read the config file: {e}")))?;
     toml::from_str(&text).map_err(|e| Error::config(setting, format!("invalid config file: {e}")))
+}
+
+fn to_table(config: &Config) -> Result<toml::Table> {
+    toml::Table::try_from(config).map_err(|e| Error::config("config", e.to_string()))
 }
 
 fn parse_bool(setting: &str, value: &str) -> Result<bool> {
@@ -128,7 +175,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::config::Fit;
+    use crate::config::{ENV_POLICY, Fit};
 
     fn load_with(flags: &ConfigOverrides, vars: &[(&str, &str)]) -> Result<Config> {
         let vars: HashMap<String, String> = vars
@@ -274,5 +321,92 @@ mod tests {
             ((1000, 1000), Fit::Pad, [240, 240, 240, 255])
         );
         assert!(c.validate_rendering().is_ok());
+    }
+
+    /// The user's file and the admin's policy, in a dir of their own.
+    fn with_policy(user: &str, policy: &str) -> (tempfile::TempDir, ConfigOverrides, String) {
+        let (dir, flags) = isolated();
+        std::fs::write(dir.path().join("config.toml"), user).unwrap();
+        let policy_file = dir.path().join("policy.toml");
+        std::fs::write(&policy_file, policy).unwrap();
+        let named = policy_file.display().to_string();
+        (dir, flags, named)
+    }
+
+    const POLICY: &str = "lock = [\"s3.bucket\", \"upload.concurrency\", \"limits.max_file_mb\"]\n\
+                          [s3]\nbucket = \"catalog\"\nregion = \"eu-west-1\"\n\
+                          [upload]\nconcurrency = 4\n";
+
+    #[test]
+    fn the_admins_policy_sets_and_locks_settings_over_the_users_file() {
+        let user = "[s3]\nbucket = \"mine\"\nregion = \"us-east-1\"\n\
+                    [upload]\nconcurrency = 16\n[limits]\nmax_file_mb = 999\n";
+        let (_dir, flags, policy) = with_policy(user, POLICY);
+        let config = load_with(&flags, &[(ENV_POLICY, &policy)]).unwrap();
+        assert_eq!(config.s3.bucket, "catalog");
+        assert_eq!(config.upload.concurrency, 4);
+        // Locked without a value: the default, whatever the user's file says.
+        assert_eq!(
+            config.limits.max_file_mb,
+            Config::default().limits.max_file_mb
+        );
+        // Set but not locked: the policy's value, which the environment may still change.
+        assert_eq!(config.s3.region, "eu-west-1");
+        let moved = load_with(
+            &flags,
+            &[(ENV_POLICY, &policy), ("AWS_REGION", "eu-central-1")],
+        );
+        assert_eq!(moved.unwrap().s3.region, "eu-central-1");
+        assert_eq!(
+            config.locked,
+            ["s3.bucket", "upload.concurrency", "limits.max_file_mb"]
+        );
+    }
+
+    #[test]
+    fn a_locked_setting_cannot_be_changed_by_the_environment_or_a_flag() {
+        let (_dir, flags, policy) = with_policy("", POLICY);
+        let by_env = load_with(
+            &flags,
+            &[(ENV_POLICY, &policy), ("AWS_S3_BUCKET_NAME", "other")],
+        );
+        let by_flag = load_with(
+            &ConfigOverrides {
+                bucket: Some("other".into()),
+                ..flags.clone()
+            },
+            &[(ENV_POLICY, &policy)],
+        );
+        for refused in [by_env, by_flag] {
+            match refused {
+                Err(Error::Config { setting, reason }) => {
+                    assert_eq!(setting, "s3.bucket");
+                    assert!(reason.contains("locked by the admin's policy"), "{reason}");
+                    assert!(reason.contains(&policy), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // The same value is no change.
+        let same = load_with(
+            &flags,
+            &[(ENV_POLICY, &policy), ("AWS_S3_BUCKET_NAME", "catalog")],
+        );
+        assert_eq!(same.unwrap().s3.bucket, "catalog");
+    }
+
+    #[test]
+    fn a_broken_policy_file_is_named() {
+        for (text, said) in [
+            ("lock = \"s3.bucket\"\n", "not a list"),
+            ("lock = [3]\n", "not a setting name"),
+            ("[s3]\nbucket = 3\n", "admin's policy"),
+        ] {
+            let (_dir, flags, policy) = with_policy("", text);
+            let e = load_with(&flags, &[(ENV_POLICY, &policy)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said), "{text}: {e}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod dirs;
 mod load;
+mod policy;
 mod secrets;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ pub use load::{
     ConfigOverrides, ENV_BACKEND_URL, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_MODE,
     ENV_PATH_STYLE, load,
 };
+pub use policy::{ENV_POLICY, Policy, policy_path};
 pub use secrets::{BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, OsKeyring, SecretStore, backend_token};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +39,12 @@ pub struct Config {
     pub variants: Vec<VariantSpec>,
     /// Where the SQLite database and staged files live; the per-OS data dir when unset.
     pub data_dir: Option<PathBuf>,
+    /// Settings the admin's policy locks (dotted names such as `upload.concurrency`).
+    #[serde(skip)]
+    pub locked: Vec<String>,
+    /// The admin's policy file, when there is one.
+    #[serde(skip)]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -353,6 +361,8 @@ impl Default for Config {
                 VariantSpec::longest("thumb", 400, 80),
             ],
             data_dir: None,
+            locked: Vec::new(),
+            policy: None,
         }
     }
 }
