@@ -109,6 +109,20 @@ pub enum Command {
     /// Setting up buckets and workstations
     #[command(subcommand)]
     Admin(AdminAction),
+    /// The effective settings
+    #[command(subcommand)]
+    Config(ConfigAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print each effective setting and where it came from: default, config file, the admin's
+    /// policy (and whether it locks it), environment or flag
+    Show {
+        /// One JSON object per setting: name, value, source
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,7 @@ use uploader_core::Uploader;
 use uploader_core::config::{self, Config, SecretStore};
 use uploader_core::store::{Store, Target};
 
-use args::{AdminAction, Batch, Cli, Command, QueueAction, TokenAction, Wait, Which};
+use args::{AdminAction, Batch, Cli, Command, ConfigAction, QueueAction, TokenAction, Wait, Which};
 
 fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
@@ -38,7 +38,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config: Config = config::load(&cli.overrides(), &|k| std::env::var(k).ok())?;
+    let overrides = cli.overrides();
+    let config: Config = config::load(&overrides, &|k| std::env::var(k).ok())?;
     match cli.command {
         Command::Upload {
             batch,
@@ -84,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Token(action) => token(action),
+        Command::Config(ConfigAction::Show { json }) => config_show(&overrides, json),
         Command::Admin(AdminAction::IamPolicy { kms_key_arn }) => {
             let kms_key_arn = kms_key_arn.or_else(|| {
                 config
@@ -124,6 +126,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Each effective setting, its value and where it came from. Settings hold no secrets.
+fn config_show(overrides: &config::ConfigOverrides, json: bool) -> anyhow::Result<ExitCode> {
+    let shown = config::explain(overrides, &|k| std::env::var(k).ok())?;
+    if json {
+        let rows: Vec<serde_json::Value> = shown
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name,
+                    "value": s.value,
+                    "source": s.source.to_string(),
+                    "locked": matches!(s.source, config::Source::Policy { locked: true, .. }),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        let width = shown.iter().map(|s| s.name.len()).max().unwrap_or(0);
+        for s in &shown {
+            println!("{:width$} = {}    # {}", s.name, s.value, s.source);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Stores or removes the backend token in the OS keyring.

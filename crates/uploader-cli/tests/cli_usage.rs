@@ -13,6 +13,12 @@ fn uploader(data_dir: &std::path::Path) -> Command {
     cmd
 }
 
+fn config_file(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+    let file = dir.join("config.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
 #[test]
 fn upload_without_paths_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -69,8 +75,7 @@ fn queue_commands_work_on_the_database_alone_and_need_a_target() {
 #[test]
 fn a_broken_config_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[s3\n").unwrap();
+    let config = config_file(dir.path(), "[s3\n");
     let out = uploader(dir.path())
         .arg("--config")
         .arg(&config)
@@ -124,4 +129,41 @@ fn admin_iam_policy_prints_a_json_policy_for_the_bucket_and_says_who_it_is_for()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("setting `bucket`"));
+}
+
+#[test]
+fn config_show_prints_each_value_with_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(dir.path(), "[s3]\nbucket = \"mine\"\n");
+    let out = uploader(dir.path())
+        .env("AWS_REGION", "eu-west-3")
+        .arg("--config")
+        .arg(&file)
+        .args(["--prefix", "shop/", "config", "show", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let source = |name: &str| -> String {
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        format!(
+            "{} {}",
+            row["value"].as_str().unwrap(),
+            row["source"].as_str().unwrap()
+        )
+    };
+    assert_eq!(
+        source("s3.bucket"),
+        format!("\"mine\" config file {}", file.display())
+    );
+    assert_eq!(source("s3.region"), "\"eu-west-3\" environment");
+    assert_eq!(source("s3.prefix"), "\"shop/\" flag");
+    assert_eq!(source("upload.concurrency"), "8 default");
 }

@@ -37,8 +37,126 @@ pub struct ConfigOverrides {
 /// Builds the effective config. `env` reads a variable; pass `|k| std::env::var(k).ok()`.
 /// The result is not validated, so that a window can open and say what is missing.
 pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let layers = layers(flags, env)?;
+    finish(layers)
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf),
+    /// The admin's policy file; `locked` when nothing else may change it.
+    Policy {
+        path: PathBuf,
+        locked: bool,
+    },
+    Environment,
+    Flag,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => write!(f, "default"),
+            Source::File(path) => write!(f, "config file {}", path.display()),
+            Source::Policy { path, locked } => write!(
+                f,
+                "admin's policy {}{}",
+                path.display(),
+                if *locked { ", locked" } else { "" }
+            ),
+            Source::Environment => write!(f, "environment"),
+            Source::Flag => write!(f, "flag"),
+        }
+    }
+}
+
+/// One effective setting: its dotted name, its value as the config file would write it, and
+/// the layer it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub name: String,
+    pub value: String,
+    pub source: Source,
+}
+
+/// Every effective setting and where it came from, for `uploader config show`.
+pub fn explain(
+    flags: &ConfigOverrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Explained>> {
+    let layers = layers(flags, env)?;
+    let stages: Vec<(Source, toml::Table)> = layers
+        .stages
+        .iter()
+        .map(|(source, config)| Ok((source.clone(), to_table(config)?)))
+        .collect::<Result<_>>()?;
+    let locked = layers
+        .policy
+        .as_ref()
+        .map(|p| p.locked.clone())
+        .unwrap_or_default();
+    let config = finish(layers)?;
+    let mut names = Vec::new();
+    leaves(&to_table(&config)?, "", &mut names);
+    Ok(names
+        .into_iter()
+        .map(|(name, value)| {
+            // The last layer that changed it; a locked setting is the policy's even at its default.
+            let changed_by = stages
+                .windows(2)
+                .rev()
+                .find(|w| lookup(&w[0].1, &name) != lookup(&w[1].1, &name))
+                .map(|w| w[1].0.clone());
+            let source = match (changed_by, locked.contains(&name), &config.policy) {
+                (_, true, Some(path)) => Source::Policy {
+                    path: path.clone(),
+                    locked: true,
+                },
+                (Some(source), _, _) => source,
+                (None, _, _) => Source::Default,
+            };
+            Explained {
+                name,
+                value,
+                source,
+            }
+        })
+        .collect())
+}
+
+/// Dotted names and displayed values of every leaf; a list of tables (the variants) is one
+/// leaf, shown by its names.
+fn leaves(table: &toml::Table, prefix: &str, out: &mut Vec<(String, String)>) {
+    for (key, value) in table {
+        let name = format!("{prefix}{key}");
+        match value {
+            toml::Value::Table(inner) => leaves(inner, &format!("{name}."), out),
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                let names: Vec<String> = items
+                    .iter()
+                    .map(|i| i.get("name").map_or("?".into(), |n| n.to_string()))
+                    .collect();
+                out.push((name, format!("[{}]", names.join(", "))));
+            }
+            other => out.push((name, other.to_string())),
+        }
+    }
+}
+
+/// The config after each layer, in order: defaults, the user's file, the admin's policy, the
+/// environment, flags (layers that are absent are left out).
+struct Layers {
+    stages: Vec<(Source, Config)>,
+    policy: Option<super::Policy>,
+    dirs: Result<AppDirs>,
+}
+
+fn layers(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Layers> {
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let dirs = AppDirs::detect();
+    let mut stages = vec![(Source::Default, Config::default())];
 
     let named = flags
         .config_file
@@ -50,31 +168,38 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
         _ => None,
     };
     let mut table = match &user_file {
-        Some(path) => read_table(path)?,
+        Some(path) => {
+            let table = read_table(path)?;
+            let config = table.clone().try_into().map_err(|e: toml::de::Error| {
+                Error::config(
+                    path.display().to_string(),
+                    format!("invalid config file: {e}"),
+                )
+            })?;
+            stages.push((Source::File(path.clone()), config));
+            table
+        }
         None => toml::Table::new(),
     };
     let policy = read_policy(&env)?;
     if let Some(policy) = &policy {
         table = apply(table, policy);
+        let config = table.try_into().map_err(|e: toml::de::Error| {
+            Error::config(
+                policy.path.display().to_string(),
+                format!("invalid settings in the admin's policy: {e}"),
+            )
+        })?;
+        stages.push((
+            Source::Policy {
+                path: policy.path.clone(),
+                locked: false,
+            },
+            config,
+        ));
     }
-    let mut config: Config = table.try_into().map_err(|e: toml::de::Error| {
-        let file = user_file
-            .as_ref()
-            .map_or("defaults".into(), |p| p.display().to_string());
-        match &policy {
-            Some(p) => Error::config(
-                file,
-                format!(
-                    "invalid settings with the admin's policy {}: {e}",
-                    p.path.display()
-                ),
-            ),
-            None => Error::config(file, format!("invalid config file: {e}")),
-        }
-    })?;
-    // What the files say, before the environment and flags: locked settings must stay so.
-    let from_files = policy.as_ref().map(|_| to_table(&config)).transpose()?;
 
+    let mut config = stages.last().map(|(_, c)| c.clone()).unwrap_or_default();
     let s3 = &mut config.s3;
     let overlay = |slot: &mut String, value: Option<String>| {
         if let Some(v) = value {
@@ -102,7 +227,9 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
     if let Some(d) = env(ENV_DATA_DIR) {
         config.data_dir = Some(PathBuf::from(d));
     }
+    stages.push((Source::Environment, config.clone()));
 
+    let s3 = &mut config.s3;
     overlay(&mut s3.bucket, flags.bucket.clone());
     overlay(&mut s3.region, flags.region.clone());
     overlay(&mut s3.prefix, flags.prefix.clone());
@@ -121,11 +248,28 @@ pub fn load(flags: &ConfigOverrides, env: &dyn Fn(&str) -> Option<String>) -> Re
     if flags.backend_url.is_some() {
         config.backend.url = flags.backend_url.clone();
     }
+    stages.push((Source::Flag, config));
+    Ok(Layers {
+        stages,
+        policy,
+        dirs,
+    })
+}
 
-    if let (Some(policy), Some(from_files)) = (&policy, &from_files) {
+/// The last layer's config, checked against the policy's locks and completed.
+fn finish(layers: Layers) -> Result<Config> {
+    let Layers {
+        mut stages,
+        policy,
+        dirs,
+    } = layers;
+    // The files' config: the last stage before the environment and flags.
+    let from_files = to_table(&stages[stages.len() - 3].1)?;
+    let mut config = stages.pop().map(|(_, c)| c).unwrap_or_default();
+    if let Some(policy) = &policy {
         let now = to_table(&config)?;
         for name in &policy.locked {
-            if lookup(from_files, name) != lookup(&now, name) {
+            if lookup(&from_files, name) != lookup(&now, name) {
                 return Err(Error::config(
                     name,
                     format!(
@@ -408,5 +552,54 @@ mod tests {
                 .to_string();
             assert!(e.contains(said), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn config_show_names_the_layer_each_value_came_from() {
+        let (_dir, flags, policy) = with_policy("[s3]\nregion = \"eu-north-1\"\n", POLICY);
+        let flags = ConfigOverrides {
+            endpoint: Some("http://127.0.0.1:8333".into()),
+            ..flags
+        };
+        let vars: HashMap<String, String> = [
+            (ENV_POLICY.to_string(), policy.clone()),
+            (ENV_KEY_PREFIX.to_string(), "shop".to_string()),
+        ]
+        .into();
+        let shown = explain(&flags, &|k| vars.get(k).cloned()).unwrap();
+        let source = |name: &str| {
+            shown
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{name} is not shown"))
+                .clone()
+        };
+        let policy_path = PathBuf::from(&policy);
+        assert_eq!(
+            source("s3.bucket").source,
+            Source::Policy {
+                path: policy_path.clone(),
+                locked: true
+            }
+        );
+        assert_eq!(source("s3.bucket").value, "\"catalog\"");
+        // The policy sets it, unlocked; the user's file said otherwise before it.
+        assert_eq!(
+            source("s3.region").source,
+            Source::Policy {
+                path: policy_path.clone(),
+                locked: false
+            }
+        );
+        // Locked at its default.
+        assert!(matches!(
+            source("limits.max_file_mb").source,
+            Source::Policy { locked: true, .. }
+        ));
+        assert_eq!(source("s3.prefix").source, Source::Environment);
+        assert_eq!(source("s3.prefix").value, "\"shop/\"");
+        assert_eq!(source("s3.endpoint").source, Source::Flag);
+        assert_eq!(source("upload.part_size_mb").source, Source::Default);
+        assert_eq!(source("variant").value, "[\"large\", \"thumb\"]");
     }
 }

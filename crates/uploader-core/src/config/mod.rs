@@ -17,7 +17,7 @@ use crate::{Error, Result};
 pub use dirs::AppDirs;
 pub use load::{
     ConfigOverrides, ENV_BACKEND_URL, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_MODE,
-    ENV_PATH_STYLE, load,
+    ENV_PATH_STYLE, Explained, Source, explain, load,
 };
 pub use policy::{ENV_POLICY, Policy, policy_path};
 pub use secrets::{BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, OsKeyring, SecretStore, backend_token};
