@@ -1223,6 +1223,18 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
 
     let window = tokio::task::block_in_place(|| {
         let window = Window::launch(home.path(), &env);
+        // Every event the window is sent from here on is recorded (Tauri keeps `invoke` itself
+        // out of reach, so commands are asked again at the end), to be searched for the secret.
+        let recording = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             window.__ipcRecord = [];
+             const keep = (e) => window.__ipcRecord.push(JSON.stringify([e.event, e.payload]));
+             Promise.all([window.__TAURI__.event.listen('job-event', keep),
+                          window.__TAURI__.event.listen('open-paths', keep)])
+               .then(() => done('ok'), (e) => done('error: ' + e));",
+            json!([]),
+        );
+        assert_eq!(recording, json!("ok"));
         window.screenshot("drop.png");
         // The status bar says the keys are there with a masked key id, and the secret is
         // nowhere in the page.
@@ -1325,6 +1337,38 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
              return chips.length ? chips.map((c) => c.dataset.variant).join(',') : null;",
         );
         assert_eq!(shown, json!("large"));
+
+        // Every command that answers with data, its answer recorded; then no recorded event or
+        // answer, and no file the app wrote, holds the secret.
+        let secret = env
+            .iter()
+            .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let record = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             const ask = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args)
+               .then((answer) => window.__ipcRecord.push(JSON.stringify([cmd, answer])), () => null);
+             Promise.all([ask('app_status'), ask('credentials'), ask('settings'), ask('list_jobs'),
+                          ask('gallery', {search: ''}), ask('outbox_rows'), ask('outbox_status')])
+               .then(() => done(window.__ipcRecord));",
+            json!([]),
+        );
+        let record = record.as_array().cloned().unwrap_or_default();
+        // The commands' 7 answers and the events of one photo's upload.
+        assert!(record.len() > 10, "{record:?}");
+        // The search can find things: the photo is in the record.
+        assert!(
+            record
+                .iter()
+                .any(|r| r.as_str().unwrap_or_default().contains("SKU7_front"))
+        );
+        assert!(
+            record
+                .iter()
+                .all(|r| !r.as_str().unwrap_or_default().contains(&secret)),
+            "a command's answer holds the secret"
+        );
         window
     });
     assert_eq!(
@@ -1335,6 +1379,40 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
         ]
     );
     tokio::task::block_in_place(|| window.close());
+    // The app's config, data (database, staging, thumbnails), cache and log dirs are all under
+    // this home.
+    let secret = server
+        .env()
+        .into_iter()
+        .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let holding = files_holding(home.path(), secret.as_bytes());
+    assert!(holding.is_empty(), "the secret is in {holding:?}");
+    // The scan reads what the app wrote: the database names the photo.
+    assert!(!files_holding(home.path(), b"SKU7_front").is_empty());
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    let mut files = 0;
+    while let Some(next) = dirs.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                files += 1;
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(path);
+                }
+            }
+        }
+    }
+    assert!(files > 3, "only {files} files under {}", dir.display());
+    found
 }
 
 #[tokio::test(flavor = "multi_thread")]
