@@ -1294,6 +1294,18 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
             "{toast}"
         );
         window.screenshot("settings.png");
+        // The admin's connection test, from the window.
+        window.click("test-connection");
+        let tested = window.driver.wait_for(
+            "the connection test",
+            Duration::from_secs(30),
+            "const r = document.querySelector('[data-testid=connection-result]');
+             return r ? r.dataset.passed + ': ' + r.innerText : null;",
+        );
+        assert!(
+            tested.as_str().unwrap_or_default().starts_with("true"),
+            "{tested}"
+        );
         let in_force = window.driver.script_async(
             "const done = arguments[arguments.length - 1];
              window.__TAURI__.core.invoke('settings').then(done, (e) => done('error: ' + JSON.stringify(e)));",

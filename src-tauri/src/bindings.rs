@@ -5,10 +5,10 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AppStatus, CommandError, ControlAction, CredentialsView, GalleryImageView, GalleryObjectView,
-    JOB_EVENT, JobEvent, JobStateView, JobView, NoteView, OPEN_PATHS_EVENT, OutboxRowView,
-    OutboxView, PreferencesInput, ReviewItemView, ReviewView, SettingRow, SettingsView,
-    VariantView,
+    AppStatus, CommandError, ConnectionStepView, ConnectionView, ControlAction, CredentialsView,
+    DiagnosisView, GalleryImageView, GalleryObjectView, JOB_EVENT, JobEvent, JobStateView, JobView,
+    NoteView, OPEN_PATHS_EVENT, OutboxRowView, OutboxView, PreferencesInput, ReviewItemView,
+    ReviewView, SettingRow, SettingsView, VariantView,
 };
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
@@ -33,6 +33,9 @@ pub fn typescript() -> String {
         SettingRow::decl(&cfg),
         PreferencesInput::decl(&cfg),
         CredentialsView::decl(&cfg),
+        ConnectionView::decl(&cfg),
+        ConnectionStepView::decl(&cfg),
+        DiagnosisView::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit.\n\n",
@@ -114,6 +117,11 @@ pub fn typescript() -> String {
             "take_launch_paths",
             "Record<string, never>",
             "Array<string>".into(),
+        ),
+        (
+            "test_connection",
+            "Record<string, never>",
+            ConnectionView::name(&cfg),
         ),
         (
             "credentials",

@@ -9,8 +9,8 @@ use uploader_core::config::Mode;
 use uploader_core::store::{OutboxState, Target};
 
 use crate::dto::{
-    AppStatus, CommandError, ControlAction, CredentialsView, GalleryImageView, JobView,
-    OutboxRowView, OutboxView, PreferencesInput, ReviewView, SettingsView,
+    AppStatus, CommandError, ConnectionView, ControlAction, CredentialsView, GalleryImageView,
+    JobView, OutboxRowView, OutboxView, PreferencesInput, ReviewView, SettingsView,
 };
 use crate::state::AppState;
 
@@ -277,6 +277,13 @@ fn settings_view(
         mode_words(uploader.config().mode),
         uploader.destination(),
     ))
+}
+
+/// The connection test: a probe put, read back and deleted under the prefix.
+#[tauri::command]
+pub async fn test_connection(state: State<'_, AppState>) -> Result<ConnectionView, CommandError> {
+    let uploader = state.require()?;
+    Ok(ConnectionView::from(&uploader.test_connection().await))
 }
 
 /// Whether this workstation can sign in; may ask the AWS chain, so it is not part of

@@ -541,3 +541,54 @@ fn describe_variant(v: &uploader_core::config::VariantSpec) -> String {
     };
     format!("{size} · {format}")
 }
+
+/// The connection test's outcome, for the Settings screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub passed: bool,
+    pub steps: Vec<ConnectionStepView>,
+    /// The first failure explained; `null` when every step passed.
+    pub diagnosis: Option<DiagnosisView>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionStepView {
+    pub name: String,
+    pub ok: bool,
+    #[ts(type = "number")]
+    pub millis: u64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosisView {
+    pub cause: String,
+    pub problem: String,
+    pub fix: String,
+    pub detail: String,
+}
+
+impl From<&uploader_core::admin::ConnectionReport> for ConnectionView {
+    fn from(r: &uploader_core::admin::ConnectionReport) -> Self {
+        Self {
+            passed: r.passed(),
+            steps: r
+                .steps
+                .iter()
+                .map(|s| ConnectionStepView {
+                    name: s.name.to_string(),
+                    ok: s.failure.is_none(),
+                    millis: s.millis,
+                })
+                .collect(),
+            diagnosis: r.diagnosis().map(|d| DiagnosisView {
+                cause: d.cause.to_string(),
+                problem: d.problem.clone(),
+                fix: d.fix.clone(),
+                detail: d.detail.clone(),
+            }),
+        }
+    }
+}

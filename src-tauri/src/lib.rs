@@ -61,6 +61,7 @@ pub fn run() {
             commands::save_settings,
             commands::reset_settings,
             commands::credentials,
+            commands::test_connection,
             commands::take_launch_paths
         ])
         .setup(move |app| {

@@ -120,6 +120,16 @@ export type CredentialsView = { configured: boolean,
  */
 detail: string, };
 
+export type ConnectionView = { passed: boolean, steps: Array<ConnectionStepView>, 
+/**
+ * The first failure explained; `null` when every step passed.
+ */
+diagnosis: DiagnosisView | null, };
+
+export type ConnectionStepView = { name: string, ok: boolean, millis: number, };
+
+export type DiagnosisView = { cause: string, problem: string, fix: string, detail: string, };
+
 export const JOB_EVENT = "job-event";
 
 /** Carries `Array<string>`: paths a later launch handed over. */
@@ -143,5 +153,6 @@ export type Commands = {
   save_settings: { args: { preferences: PreferencesInput }; result: SettingsView };
   reset_settings: { args: Record<string, never>; result: SettingsView };
   take_launch_paths: { args: Record<string, never>; result: Array<string> };
+  test_connection: { args: Record<string, never>; result: ConnectionView };
   credentials: { args: Record<string, never>; result: CredentialsView };
 };

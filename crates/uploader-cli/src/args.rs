@@ -112,6 +112,23 @@ pub enum Command {
     /// The effective settings
     #[command(subcommand)]
     Config(ConfigAction),
+    /// This workstation's credentials
+    #[command(subcommand)]
+    Credentials(CredentialsAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialsAction {
+    /// Whether credentials are configured: a masked key id, never the secret
+    Show,
+    /// The connection test: put, read back (HEAD and a presigned GET) and delete a probe
+    /// object inside the prefix; a failure is explained in plain words. Exits 0 only if all
+    /// steps pass
+    Test {
+        /// The report as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

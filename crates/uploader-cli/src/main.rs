@@ -13,7 +13,10 @@ use uploader_core::Uploader;
 use uploader_core::config::{self, Config, SecretStore};
 use uploader_core::store::{Store, Target};
 
-use args::{AdminAction, Batch, Cli, Command, ConfigAction, QueueAction, TokenAction, Wait, Which};
+use args::{
+    AdminAction, Batch, Cli, Command, ConfigAction, CredentialsAction, QueueAction, TokenAction,
+    Wait, Which,
+};
 
 fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
@@ -86,6 +89,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(action) => token(action),
         Command::Config(ConfigAction::Show { json }) => config_show(&overrides, json),
+        Command::Credentials(CredentialsAction::Show) => {
+            let uploader = Uploader::open(config).await?;
+            match uploader.credentials().await {
+                uploader_core::transport::CredentialStatus::Configured { detail } => {
+                    println!("configured: {detail}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                uploader_core::transport::CredentialStatus::Missing { reason } => {
+                    println!("not configured: {reason}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Credentials(CredentialsAction::Test { json }) => {
+            let uploader = Uploader::open(config).await?;
+            let report = uploader.test_connection().await;
+            report::connection(&report, json)?;
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Admin(AdminAction::IamPolicy { kms_key_arn }) => {
             let kms_key_arn = kms_key_arn.or_else(|| {
                 config

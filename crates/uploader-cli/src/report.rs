@@ -147,6 +147,64 @@ fn write_report(
     Ok(counts)
 }
 
+/// The connection test, step by step; a failure with its problem, fix and the server's words.
+pub fn connection(
+    report: &uploader_core::admin::ConnectionReport,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        let steps: Vec<serde_json::Value> = report
+            .steps
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "step": s.name,
+                    "ok": s.failure.is_none(),
+                    "ms": s.millis,
+                    "note": s.note,
+                    "diagnosis": s.failure.as_ref().map(|d| serde_json::json!({
+                        "cause": d.cause, "problem": d.problem, "fix": d.fix, "detail": d.detail,
+                    })),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "destination": report.destination,
+            "key": report.key,
+            "passed": report.passed(),
+            "steps": steps,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "connection test: {} (probe {})",
+        report.destination, report.key
+    );
+    for step in &report.steps {
+        let mark = if step.failure.is_none() {
+            "ok  "
+        } else {
+            "FAIL"
+        };
+        let note = if step.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", step.note)
+        };
+        println!("  {mark} {:<6} {:>5} ms{note}", step.name, step.millis);
+    }
+    match report.diagnosis() {
+        None => println!("passed: this workstation can upload, read back and delete."),
+        Some(d) => {
+            println!("problem: {}", d.problem);
+            println!("fix:     {}", d.fix);
+            println!("server:  {}", d.detail);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -24,6 +24,9 @@ pub enum ErrorKind {
 pub struct TransportError {
     pub message: String,
     pub kind: ErrorKind,
+    /// The server's error code when it gave one (`AccessDenied`, `unauthorized`…), for
+    /// diagnoses; the message already says it in words.
+    pub code: Option<String>,
 }
 
 impl TransportError {
@@ -31,7 +34,13 @@ impl TransportError {
         Self {
             message: message.into(),
             kind,
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
     }
 }
 

@@ -126,6 +126,7 @@ pub(super) fn s3_refused(status: StatusCode, text: &str) -> TransportError {
             status.as_u16()
         ),
     )
+    .with_code(code)
 }
 
 #[cfg(test)]

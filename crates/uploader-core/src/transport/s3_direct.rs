@@ -524,6 +524,7 @@ impl S3Direct {
                     ErrorKind::of_service_error(code, status),
                     format!("{place} refused it: {code}: {detail}{hint} (HTTP {status}{id})"),
                 )
+                .with_code(code)
             }
             SdkError::TimeoutError(_) => TransportError::new(
                 ErrorKind::Network,

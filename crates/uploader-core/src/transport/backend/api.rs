@@ -131,6 +131,7 @@ impl Api {
                 status.as_u16()
             ),
         )
+        .with_code(body.code.clone())
     }
 }
 
