@@ -1220,6 +1220,11 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
     let home = tempfile::tempdir().unwrap();
     let photo = real_photo(home.path(), "SKU7_front.jpg");
     let env = server.env();
+    let secret = uploader_testkit::SECRET_KEY;
+    assert!(
+        env.iter()
+            .any(|(k, v)| *k == "AWS_SECRET_ACCESS_KEY" && v == secret)
+    );
 
     let window = tokio::task::block_in_place(|| {
         let window = Window::launch(home.path(), &env);
@@ -1243,11 +1248,6 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
             Duration::from_secs(30),
             "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
         );
-        let secret = &env
-            .iter()
-            .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
-            .expect("the server's env has a secret")
-            .1;
         let page = window
             .driver
             .script("return document.documentElement.outerHTML", json!([]));
@@ -1258,7 +1258,7 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
                 .starts_with("Signed in: AWS key"),
             "{credentials}"
         );
-        assert!(!page.as_str().unwrap_or_default().contains(secret.as_str()));
+        assert!(!page.as_str().unwrap_or_default().contains(secret));
 
         window.click("tab-settings");
         window.driver.wait_for(
@@ -1352,11 +1352,6 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
 
         // Every command that answers with data, its answer recorded; then no recorded event or
         // answer, and no file the app wrote, holds the secret.
-        let secret = env
-            .iter()
-            .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
         let record = window.driver.script_async(
             "const done = arguments[arguments.length - 1];
              const ask = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args)
@@ -1378,7 +1373,7 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
         assert!(
             record
                 .iter()
-                .all(|r| !r.as_str().unwrap_or_default().contains(&secret)),
+                .all(|r| !r.as_str().unwrap_or_default().contains(secret)),
             "a command's answer holds the secret"
         );
         window
@@ -1393,12 +1388,6 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
     tokio::task::block_in_place(|| window.close());
     // The app's config, data (database, staging, thumbnails), cache and log dirs are all under
     // this home.
-    let secret = server
-        .env()
-        .into_iter()
-        .find(|(k, _)| *k == "AWS_SECRET_ACCESS_KEY")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
     let holding = files_holding(home.path(), secret.as_bytes());
     assert!(holding.is_empty(), "the secret is in {holding:?}");
     // The scan reads what the app wrote: the database names the photo.

@@ -165,14 +165,22 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_second_launch_hands_its_paths_to_the_first_made_absolute() {
+    /// A data folder whose first window is serving; what it is handed arrives on the channel.
+    fn first_window() -> (tempfile::TempDir, mpsc::Receiver<Vec<PathBuf>>) {
         let dir = tempfile::tempdir().unwrap();
         let Claim::First(listener) = claim(dir.path(), &[]).unwrap() else {
             panic!("the first claim should win");
         };
         let (sent, received) = mpsc::channel();
-        listener.serve(move |paths| sent.send(paths).unwrap());
+        listener.serve(move |paths| {
+            let _ = sent.send(paths);
+        });
+        (dir, received)
+    }
+
+    #[test]
+    fn a_second_launch_hands_its_paths_to_the_first_made_absolute() {
+        let (dir, received) = first_window();
 
         let relative = PathBuf::from("shoot/A1_front.jpg");
         let second = claim(dir.path(), std::slice::from_ref(&relative)).unwrap();
@@ -183,12 +191,7 @@ mod tests {
 
     #[test]
     fn a_hand_over_without_the_token_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let Claim::First(listener) = claim(dir.path(), &[]).unwrap() else {
-            panic!("the first claim should win");
-        };
-        let (sent, received) = mpsc::channel();
-        listener.serve(move |paths| sent.send(paths).unwrap());
+        let (dir, received) = first_window();
         let address: Address =
             serde_json::from_slice(&std::fs::read(dir.path().join(ADDRESS_FILE)).unwrap()).unwrap();
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, address.port)).unwrap();

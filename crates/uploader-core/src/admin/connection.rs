@@ -224,17 +224,10 @@ impl Uploader {
             )
         })?;
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes);
-            let code = text
-                .split("<Code>")
-                .nth(1)
-                .and_then(|rest| rest.split("</Code>").next())
-                .unwrap_or("error");
-            return Err(TransportError::new(
-                ErrorKind::Permanent,
-                format!("the presigned GET was refused: HTTP {status} {code}"),
-            )
-            .with_code(code));
+            return Err(crate::transport::s3_refused(
+                status,
+                &String::from_utf8_lossy(&bytes),
+            ));
         }
         if bytes != *body {
             return Err(TransportError::new(

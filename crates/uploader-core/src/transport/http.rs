@@ -94,7 +94,7 @@ pub(super) async fn file_body(range: &FileRange) -> TransportResult<reqwest::Bod
 
 /// S3's XML error for a signed request, classified like any S3 error. An expired URL is
 /// `AccessDenied` with "Request has expired": signed afresh, not a permanent refusal.
-pub(super) fn s3_refused(status: StatusCode, text: &str) -> TransportError {
+pub(crate) fn s3_refused(status: StatusCode, text: &str) -> TransportError {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         let start = text.find(&open)? + open.len();

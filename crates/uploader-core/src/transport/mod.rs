@@ -22,6 +22,7 @@ pub use backend::Backend;
 pub use companion::Companion;
 pub use credentials::{CredentialStatus, mask};
 pub use error::{ErrorKind, TransportError};
+pub(crate) use http::s3_refused;
 pub use presign::{PresignPut, Presigned};
 pub use s3_direct::S3Direct;
 
