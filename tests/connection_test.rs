@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::Value;
 use support::Workspace;
-use uploader_testkit::S3Server;
+use uploader_testkit::{PRODUCTS_ONLY_ACCESS_KEY, PRODUCTS_ONLY_SECRET_KEY, S3Server};
 
 /// Runs the test with `env` changed as given; its exit code and JSON report.
 fn connection_test(server: &S3Server, changes: &[(&'static str, String)]) -> (i32, Value) {
@@ -54,6 +54,17 @@ async fn the_connection_test_passes_inside_the_prefix_and_leaves_nothing_behind(
     let key = report["key"].as_str().unwrap();
     assert!(key.starts_with("products/.connection-test/"), "{key}");
     assert!(server.keys().await.is_empty(), "the probe is deleted");
+
+    // The least-privilege identity passes too, inside the prefix its policy allows.
+    let restricted = [
+        ("AWS_ACCESS_KEY_ID", PRODUCTS_ONLY_ACCESS_KEY.to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            PRODUCTS_ONLY_SECRET_KEY.to_string(),
+        ),
+    ];
+    let (code, report) = tokio::task::block_in_place(|| connection_test(&server, &restricted));
+    assert_eq!(code, 0, "{report:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -80,6 +91,18 @@ async fn each_induced_fault_gets_its_diagnosis() {
             "no_such_bucket",
         ),
         (vec![("AWS_ENDPOINT_URL", closed.clone())], "unreachable"),
+        (
+            // The guide's least-privilege identity, asked to write outside its prefix.
+            vec![
+                ("AWS_ACCESS_KEY_ID", PRODUCTS_ONLY_ACCESS_KEY.to_string()),
+                (
+                    "AWS_SECRET_ACCESS_KEY",
+                    PRODUCTS_ONLY_SECRET_KEY.to_string(),
+                ),
+                ("CATALOG_UPLOADER_KEY_PREFIX", "test/".to_string()),
+            ],
+            "access_denied",
+        ),
     ] {
         let (code, report) = tokio::task::block_in_place(|| connection_test(&server, &changes));
         assert_eq!(code, 1, "{changes:?}: {report:#}");

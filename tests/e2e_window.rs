@@ -1219,12 +1219,15 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
     let server = S3Server::start().await;
     let home = tempfile::tempdir().unwrap();
     let photo = real_photo(home.path(), "SKU7_front.jpg");
-    let env = server.env();
-    let secret = uploader_testkit::SECRET_KEY;
-    assert!(
-        env.iter()
-            .any(|(k, v)| *k == "AWS_SECRET_ACCESS_KEY" && v == secret)
+    // No keys in the environment: the admin stores them in the keyring from the window.
+    let mut env = server.env();
+    env.retain(|(k, _)| !matches!(*k, "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY"));
+    let keyring_service = format!(
+        "catalog-uploader-e2e-{}",
+        home.path().file_name().unwrap().to_string_lossy()
     );
+    env.push(("CATALOG_UPLOADER_KEYRING_SERVICE", keyring_service));
+    let secret = uploader_testkit::SECRET_KEY;
 
     let window = tokio::task::block_in_place(|| {
         let window = Window::launch(home.path(), &env);
@@ -1241,31 +1244,65 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
         );
         assert_eq!(recording, json!("ok"));
         window.screenshot("drop.png");
-        // The status bar says the keys are there with a masked key id, and the secret is
-        // nowhere in the page.
         let credentials = window.driver.wait_for(
             "the credentials in the status bar",
             Duration::from_secs(30),
             "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
         );
-        let page = window
-            .driver
-            .script("return document.documentElement.outerHTML", json!([]));
-        assert!(
-            credentials
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("Signed in: AWS key"),
-            "{credentials}"
-        );
-        assert!(!page.as_str().unwrap_or_default().contains(secret));
+        assert_eq!(credentials, json!("No credentials"));
 
+        // The admin stores the keys from the settings screen; the status bar then says they
+        // are there with a masked key id, and the secret is nowhere in the page.
         window.click("tab-settings");
         window.driver.wait_for(
             "the settings form",
             Duration::from_secs(10),
-            "return document.querySelector('[data-testid=settings-save]') ? 'ok' : null",
+            "return document.querySelector('[data-testid=credential-secret]') ? 'ok' : null",
         );
+        let typed = window.driver.script(
+            "const set = (id, value) => {
+               const input = document.querySelector(`[data-testid=${id}]`);
+               input.value = value;
+               input.dispatchEvent(new Event('input', {bubbles: true}));
+             };
+             set('access-key-id', arguments[0]);
+             set('credential-secret', arguments[1]);
+             return 'ok';",
+            json!([uploader_testkit::ACCESS_KEY, secret]),
+        );
+        assert_eq!(typed, json!("ok"));
+        window.click("credentials-store");
+        let stored = window.driver.wait_for(
+            "the keys to be stored",
+            Duration::from_secs(20),
+            "const s = document.querySelector('[data-testid=credentials-status]');
+             return s?.dataset.configured === 'true' ? s.innerText : null;",
+        );
+        assert!(
+            stored
+                .as_str()
+                .unwrap_or_default()
+                .contains("test…-key (keyring)"),
+            "{stored}"
+        );
+        let credentials = window.driver.script(
+            "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
+            json!([]),
+        );
+        assert!(
+            credentials
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("Signed in: AWS key test…-key"),
+            "{credentials}"
+        );
+        let page = window.driver.script(
+            "return document.documentElement.outerHTML
+               + [...document.querySelectorAll('input')].map((i) => i.value).join(' ')",
+            json!([]),
+        );
+        assert!(!page.as_str().unwrap_or_default().contains(secret));
+        window.screenshot("credentials.png");
         let saved = window.driver.script(
             "const set = (id, value) => {
                const input = document.querySelector(`[data-testid=${id}]`);
@@ -1375,6 +1412,21 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
                 .iter()
                 .all(|r| !r.as_str().unwrap_or_default().contains(secret)),
             "a command's answer holds the secret"
+        );
+
+        // Removed from the keyring, the keys no longer sign.
+        window.click("tab-settings");
+        window.driver.wait_for(
+            "the credentials form",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=credentials-clear]') ? 'ok' : null",
+        );
+        window.click("credentials-clear");
+        window.driver.wait_for(
+            "the keys to be removed",
+            Duration::from_secs(20),
+            "const s = document.querySelector('[data-testid=credentials-status]');
+             return s?.dataset.configured === 'false' ? 'ok' : null;",
         );
         window
     });

@@ -5,10 +5,10 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AppStatus, CommandError, ConnectionStepView, ConnectionView, ControlAction, CredentialsView,
-    DiagnosisView, GalleryImageView, GalleryObjectView, JOB_EVENT, JobEvent, JobStateView, JobView,
-    NoteView, OPEN_PATHS_EVENT, OutboxRowView, OutboxView, PreferencesInput, ReviewItemView,
-    ReviewView, SettingRow, SettingsView, VariantView,
+    AppStatus, CommandError, ConnectionStepView, ConnectionView, ControlAction, CredentialKindView,
+    CredentialsView, DiagnosisView, GalleryImageView, GalleryObjectView, JOB_EVENT, JobEvent,
+    JobStateView, JobView, NoteView, OPEN_PATHS_EVENT, OutboxRowView, OutboxView, PreferencesInput,
+    ReviewItemView, ReviewView, SecretInput, SettingRow, SettingsView, VariantView,
 };
 
 /// The whole TypeScript file: types, the event name, and each command's arguments and result.
@@ -33,6 +33,8 @@ pub fn typescript() -> String {
         SettingRow::decl(&cfg),
         PreferencesInput::decl(&cfg),
         CredentialsView::decl(&cfg),
+        CredentialKindView::decl(&cfg),
+        SecretInput::decl(&cfg),
         ConnectionView::decl(&cfg),
         ConnectionStepView::decl(&cfg),
         DiagnosisView::decl(&cfg),
@@ -125,6 +127,16 @@ pub fn typescript() -> String {
         ),
         (
             "credentials",
+            "Record<string, never>",
+            CredentialsView::name(&cfg),
+        ),
+        (
+            "store_credentials",
+            &format!("{{ input: {} }}", SecretInput::name(&cfg)),
+            CredentialsView::name(&cfg),
+        ),
+        (
+            "clear_credentials",
             "Record<string, never>",
             CredentialsView::name(&cfg),
         ),

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use tauri::State;
 
 use uploader_core::Uploader;
-use uploader_core::config::Mode;
+use uploader_core::config::{Mode, OsKeyring};
 use uploader_core::store::{OutboxState, Target};
 
 use crate::dto::{
     AppStatus, CommandError, ConnectionView, ControlAction, CredentialsView, GalleryImageView,
-    JobView, OutboxRowView, OutboxView, PreferencesInput, ReviewView, SettingsView,
+    JobView, OutboxRowView, OutboxView, PreferencesInput, ReviewView, SecretInput, SettingsView,
 };
 use crate::state::AppState;
 
@@ -291,7 +291,50 @@ pub async fn test_connection(state: State<'_, AppState>) -> Result<ConnectionVie
 #[tauri::command]
 pub async fn credentials(state: State<'_, AppState>) -> Result<CredentialsView, CommandError> {
     let uploader = state.require()?;
-    Ok(uploader.credentials().await.into())
+    Ok(CredentialsView::new(
+        uploader.credentials().await,
+        uploader.config().mode,
+    ))
+}
+
+/// Stores what this mode signs with (the AWS keys, or the backend token) in the OS keyring and
+/// signs with it at once. Only the masked status comes back.
+#[tauri::command]
+pub async fn store_credentials(
+    state: State<'_, AppState>,
+    input: SecretInput,
+) -> Result<CredentialsView, CommandError> {
+    blocking(&state, move |uploader| {
+        match uploader.config().mode {
+            Mode::Direct => {
+                let id = input.access_key_id.as_deref().unwrap_or_default();
+                let keys = uploader_core::config::AwsKeys::new(id, &input.secret)?;
+                uploader.set_aws_keys(&OsKeyring, &keys)?;
+            }
+            Mode::Backend | Mode::Companion => {
+                uploader.set_backend_token(&OsKeyring, &input.secret)?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    credentials(state).await
+}
+
+/// Removes this mode's stored secret from the OS keyring.
+#[tauri::command]
+pub async fn clear_credentials(
+    state: State<'_, AppState>,
+) -> Result<CredentialsView, CommandError> {
+    blocking(&state, |uploader| {
+        match uploader.config().mode {
+            Mode::Direct => uploader.clear_aws_keys(&OsKeyring)?,
+            Mode::Backend | Mode::Companion => uploader.clear_backend_token(&OsKeyring)?,
+        };
+        Ok(())
+    })
+    .await?;
+    credentials(state).await
 }
 
 fn display_prefix(prefix: &str) -> String {

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use uploader_core::config::Mode;
 use uploader_core::queue::JobState;
 use uploader_core::store::JobRecord;
 
@@ -439,23 +440,55 @@ impl From<PreferencesInput> for uploader_core::preferences::Preferences {
 #[serde(rename_all = "camelCase")]
 pub struct CredentialsView {
     pub configured: bool,
-    /// The masked key id or token kind, or why there are none.
+    /// The masked key id and where it comes from, or the token kind, or why there are none.
     pub detail: String,
+    /// Where secrets stored here are kept, in plain words.
+    pub store: String,
+    /// What this mode signs with, so the form asks for it.
+    pub kind: CredentialKindView,
 }
 
-impl From<uploader_core::transport::CredentialStatus> for CredentialsView {
-    fn from(s: uploader_core::transport::CredentialStatus) -> Self {
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum CredentialKindView {
+    AwsKeys,
+    Token,
+}
+
+impl CredentialsView {
+    pub fn new(status: uploader_core::transport::CredentialStatus, mode: Mode) -> Self {
         use uploader_core::transport::CredentialStatus;
-        match s {
-            CredentialStatus::Configured { detail } => Self {
-                configured: true,
-                detail,
-            },
-            CredentialStatus::Missing { reason } => Self {
-                configured: false,
-                detail: reason,
+        let (configured, detail) = match status {
+            CredentialStatus::Configured { detail } => (true, detail),
+            CredentialStatus::Missing { reason } => (false, reason),
+        };
+        Self {
+            configured,
+            detail,
+            store: uploader_core::config::OsKeyring::describe(),
+            kind: match mode {
+                Mode::Direct => CredentialKindView::AwsKeys,
+                Mode::Backend | Mode::Companion => CredentialKindView::Token,
             },
         }
+    }
+}
+
+/// What an admin types to store this workstation's secret: the AWS key id and secret in direct
+/// mode, the token alone otherwise. Debug output hides the secret.
+#[derive(Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretInput {
+    pub access_key_id: Option<String>,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretInput")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"…")
+            .finish()
     }
 }
 

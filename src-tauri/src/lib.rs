@@ -61,6 +61,8 @@ pub fn run() {
             commands::save_settings,
             commands::reset_settings,
             commands::credentials,
+            commands::store_credentials,
+            commands::clear_credentials,
             commands::test_connection,
             commands::take_launch_paths
         ])

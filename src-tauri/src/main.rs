@@ -3,5 +3,6 @@
 
 fn main() {
     uploader_core::heap::limit_arenas();
+    uploader_core::config::prepare_keyring();
     catalog_uploader::run();
 }

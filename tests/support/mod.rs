@@ -56,10 +56,30 @@ impl Workspace {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
+            // Secrets go to this workspace's own keyring entries, never the developer's.
+            .env("CATALOG_UPLOADER_KEYRING_SERVICE", self.keyring_service())
             .arg("--config")
             .arg(self.config())
             .arg("--data-dir")
             .arg(self.data_dir());
+        cmd
+    }
+
+    /// The keyring service this workspace's secrets are filed under.
+    pub fn keyring_service(&self) -> String {
+        let name = self.dir.path().file_name().unwrap_or_default();
+        format!("catalog-uploader-test-{}", name.to_string_lossy())
+    }
+
+    /// `uploader ARGS` against `server` in direct mode with no keys in the environment: only
+    /// what `uploader credentials set` stored signs.
+    pub fn uploader_keyless(&self, server: &uploader_testkit::S3Server) -> Command {
+        let mut cmd = self.isolated();
+        cmd.envs(
+            server.env().into_iter().filter(|(k, _)| {
+                !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET")
+            }),
+        );
         cmd
     }
 

@@ -116,9 +116,21 @@ export type PreferencesInput = { concurrency: number, maxMbPerSecond: number | n
 
 export type CredentialsView = { configured: boolean, 
 /**
- * The masked key id or token kind, or why there are none.
+ * The masked key id and where it comes from, or the token kind, or why there are none.
  */
-detail: string, };
+detail: string, 
+/**
+ * Where secrets stored here are kept, in plain words.
+ */
+store: string, 
+/**
+ * What this mode signs with, so the form asks for it.
+ */
+kind: CredentialKindView, };
+
+export type CredentialKindView = "awsKeys" | "token";
+
+export type SecretInput = { accessKeyId: string | null, secret: string, };
 
 export type ConnectionView = { passed: boolean, steps: Array<ConnectionStepView>, 
 /**
@@ -155,4 +167,6 @@ export type Commands = {
   take_launch_paths: { args: Record<string, never>; result: Array<string> };
   test_connection: { args: Record<string, never>; result: ConnectionView };
   credentials: { args: Record<string, never>; result: CredentialsView };
+  store_credentials: { args: { input: SecretInput }; result: CredentialsView };
+  clear_credentials: { args: Record<string, never>; result: CredentialsView };
 };

@@ -119,8 +119,20 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CredentialsAction {
-    /// Whether credentials are configured: a masked key id, never the secret
+    /// Store this workstation's secret in the OS keyring: direct mode's AWS access key id and
+    /// secret access key, or (backend and companion modes, or --token) the workstation token.
+    /// Read from the terminal (the secret unechoed) or, piped, one per line from standard
+    /// input; never from the command line, where other users and the shell history see it
+    Set {
+        /// Store the backend token, whatever the mode
+        #[arg(long)]
+        token: bool,
+    },
+    /// Whether credentials are configured, where they come from and which store holds them:
+    /// a masked key id, never the secret
     Show,
+    /// Remove the stored AWS keys and backend token from the keyring
+    Clear,
     /// The connection test: put, read back (HEAD and a presigned GET) and delete a probe
     /// object inside the prefix; a failure is explained in plain words. Exits 0 only if all
     /// steps pass
@@ -152,6 +164,34 @@ pub enum AdminAction {
         /// [default: the config's s3.kms_key_id, when it is an ARN]
         #[arg(long)]
         kms_key_arn: Option<String>,
+    },
+    /// The bucket's own settings against the company's S3 guide
+    #[command(subcommand)]
+    Bucket(BucketAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BucketAction {
+    /// Audit the configured bucket: Block Public Access, default encryption, versioning, a
+    /// lifecycle rule aborting incomplete multipart uploads within 7 days, CORS for --origin,
+    /// access logging, no public policy or ACL. Prints pass/fail with the fix; a setting the
+    /// server cannot report is "could not be checked", never a pass. Exits 0 only if all pass
+    Check {
+        /// A browser origin that must be allowed to upload (repeatable); none: CORS not needed
+        #[arg(long = "origin", value_name = "URL")]
+        origins: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the lifecycle rule (abort incomplete multipart uploads under the prefix after 7
+    /// days) and, with --origin, CORS, keeping the bucket's other rules. Prints the plan and
+    /// changes nothing unless --yes
+    Apply {
+        #[arg(long = "origin", value_name = "URL")]
+        origins: Vec<String>,
+        /// Apply the plan
+        #[arg(long)]
+        yes: bool,
     },
 }
 

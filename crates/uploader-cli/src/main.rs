@@ -1,6 +1,8 @@
 //! `uploader`: Catalog Uploader without a window, for servers, scripts and CI.
 
 mod args;
+mod bucket;
+mod credentials;
 mod outbox;
 mod process;
 mod progress;
@@ -10,16 +12,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use uploader_core::Uploader;
-use uploader_core::config::{self, Config, SecretStore};
+use uploader_core::config::{self, Config};
 use uploader_core::store::{Store, Target};
 
 use args::{
-    AdminAction, Batch, Cli, Command, ConfigAction, CredentialsAction, QueueAction, TokenAction,
-    Wait, Which,
+    AdminAction, Batch, BucketAction, Cli, Command, ConfigAction, CredentialsAction, QueueAction,
+    TokenAction, Wait, Which,
 };
 
 fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
+    config::prepare_keyring();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -89,7 +92,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(action) => token(action),
         Command::Config(ConfigAction::Show { json }) => config_show(&overrides, json),
+        Command::Credentials(CredentialsAction::Set { token }) => {
+            credentials::set(token || config.mode != uploader_core::config::Mode::Direct)
+        }
+        Command::Credentials(CredentialsAction::Clear) => credentials::clear(),
         Command::Credentials(CredentialsAction::Show) => {
+            println!("keyring: {}", config::OsKeyring::describe());
             let uploader = Uploader::open(config).await?;
             match uploader.credentials().await {
                 uploader_core::transport::CredentialStatus::Configured { detail } => {
@@ -111,6 +119,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Admin(AdminAction::Bucket(BucketAction::Check { origins, json })) => {
+            bucket::check(&config, &origins, json).await
+        }
+        Command::Admin(AdminAction::Bucket(BucketAction::Apply { origins, yes })) => {
+            bucket::apply(&config, &origins, yes).await
         }
         Command::Admin(AdminAction::IamPolicy { kms_key_arn }) => {
             let kms_key_arn = kms_key_arn.or_else(|| {
@@ -181,36 +195,13 @@ fn config_show(overrides: &config::ConfigOverrides, json: bool) -> anyhow::Resul
 
 /// Stores or removes the backend token in the OS keyring.
 fn token(action: TokenAction) -> anyhow::Result<ExitCode> {
-    let store = config::OsKeyring;
     match action {
-        TokenAction::Set => {
-            let mut token = String::new();
-            std::io::stdin().read_line(&mut token)?;
-            let token = token.trim();
-            anyhow::ensure!(
-                !token.is_empty(),
-                "no token on standard input: `uploader token set < token.txt`, or paste it and press Enter"
-            );
-            store
-                .set(config::BACKEND_TOKEN_ENTRY, token)
-                .map_err(|e| anyhow::anyhow!("cannot store the token in the keyring: {e}"))?;
-            eprintln!("the backend token is stored in the keyring");
-        }
+        TokenAction::Set => credentials::set(true),
         TokenAction::Clear => {
-            let removed = store
-                .delete(config::BACKEND_TOKEN_ENTRY)
-                .map_err(|e| anyhow::anyhow!("cannot reach the keyring: {e}"))?;
-            eprintln!(
-                "{}",
-                if removed {
-                    "the backend token is removed from the keyring"
-                } else {
-                    "the keyring held no backend token"
-                }
-            );
+            credentials::clear_one(config::BACKEND_TOKEN_ENTRY, "the backend token")?;
+            Ok(ExitCode::SUCCESS)
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs the queue until nothing is left, then reports on `ids`.

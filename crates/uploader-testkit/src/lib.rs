@@ -25,6 +25,10 @@ pub use proxy::{FaultProxy, Faults};
 pub const ACCESS_KEY: &str = "testkit-access-key";
 pub const SECRET_KEY: &str = "testkit-secret-key-0123456789";
 pub const BUCKET: &str = "catalog-test";
+/// An identity the server lets in under `products/` only, as the guide's least-privilege
+/// policy does: the denied-prefix fault.
+pub const PRODUCTS_ONLY_ACCESS_KEY: &str = "testkit-products-only";
+pub const PRODUCTS_ONLY_SECRET_KEY: &str = "testkit-products-only-secret-0123";
 
 pub struct S3Server {
     child: Child,
@@ -57,7 +61,7 @@ impl S3Server {
         std::fs::write(
             &identities,
             format!(
-                r#"{{"identities":[{{"name":"testkit","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+                r#"{{"identities":[{{"name":"testkit","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}},{{"name":"products-only","credentials":[{{"accessKey":"{PRODUCTS_ONLY_ACCESS_KEY}","secretKey":"{PRODUCTS_ONLY_SECRET_KEY}"}}],"actions":["Read:{BUCKET}/products/*","Write:{BUCKET}/products/*","List:{BUCKET}/products/*"]}}]}}"#
             ),
         )
         .map_err(|e| e.to_string())?;

@@ -1,9 +1,10 @@
 //! Settings: what the file, the environment and flags say, merged into one checked [`Config`].
 //!
-//! Secrets never live here: AWS credentials come from the AWS chain (env, profile, role),
-//! the backend token from [`backend_token`].
+//! Secrets never live here: AWS keys come from the keyring ([`AwsKeys::stored`]) or the AWS
+//! chain (env, profile, role), the backend token from [`backend_token`].
 
 mod dirs;
+mod keyring;
 mod load;
 mod policy;
 mod secrets;
@@ -15,12 +16,15 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use dirs::AppDirs;
+pub use keyring::{ENV_KEYRING_SERVICE, OsKeyring, prepare_keyring};
 pub use load::{
     ConfigOverrides, ENV_BACKEND_URL, ENV_CONFIG, ENV_DATA_DIR, ENV_KEY_PREFIX, ENV_MODE,
     ENV_PATH_STYLE, Explained, Source, explain, load,
 };
 pub use policy::{ENV_POLICY, Policy, policy_path};
-pub use secrets::{BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, OsKeyring, SecretStore, backend_token};
+pub use secrets::{
+    AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, SecretStore, backend_token,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -195,4 +195,15 @@ pub trait Transport: Send + Sync {
             }
         })
     }
+
+    /// Signs from now on with `stored` AWS keys, or without them (the AWS chain) when `None`.
+    /// False for a transport that signs with no AWS keys of its own.
+    fn use_aws_keys(&self, _stored: Option<&crate::config::AwsKeys>) -> bool {
+        false
+    }
+
+    /// Signs in to the backend with `token` from now on. False for a transport with no token.
+    fn use_token(&self, _token: &str) -> bool {
+        false
+    }
 }

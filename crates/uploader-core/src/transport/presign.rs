@@ -58,7 +58,7 @@ impl S3Direct {
         expires_in: Duration,
     ) -> TransportResult<Presigned> {
         let request = self
-            .client
+            .client()
             .upload_part()
             .bucket(&self.bucket)
             .key(key)
@@ -75,7 +75,7 @@ impl S3Direct {
     /// A GET of one object, valid for `expires_in`: a link for viewing a private object.
     pub async fn presign_get(&self, key: &str, expires_in: Duration) -> TransportResult<Presigned> {
         let request = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -90,7 +90,8 @@ impl S3Direct {
     /// Asked of the credential chain at most every 30 s (it may call STS or the instance
     /// metadata service), and again once the last answer is close to expiring.
     pub async fn credentials_expiry(&self) -> TransportResult<Option<SystemTime>> {
-        let Some(provider) = &self.credentials else {
+        let signer = self.signer();
+        let Some(provider) = &signer.credentials else {
             return Ok(None);
         };
         let now = SystemTime::now();

@@ -1,6 +1,7 @@
-//! Direct mode: the app signs requests itself with the AWS credential chain
-//! (environment, shared profile, SSO, instance role).
+//! Direct mode: the app signs requests itself, with the keys an admin stored in the keyring
+//! or else the AWS credential chain (environment, shared profile, SSO, instance role).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -26,21 +27,32 @@ use super::{
     CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
     Transport, TransportError, TransportResult,
 };
-use crate::config::{S3Settings, UploadSettings};
+use crate::config::{AwsKeys, S3Settings, UploadSettings};
 use crate::deletion::{Deletions, KeyError, ObjectDeleter};
 
 pub struct S3Direct {
-    pub(super) client: Client,
+    /// The client and where its keys come from, replaced whole when an admin stores new keys.
+    signer: std::sync::RwLock<Arc<Signer>>,
+    /// The AWS chain as loaded at start: what signs when the keyring holds no keys.
+    chain: Option<aws_config::SdkConfig>,
+    settings: S3Settings,
+    upload: UploadSettings,
     pub(super) bucket: String,
     endpoint: Option<String>,
     /// Asked for on every object (SSE, KMS key, storage class, cache control).
     pub(super) stored_as: StoredAs,
-    /// Where the signing keys come from: the chain's provider (asked again when they expire)
-    /// or explicit keys (which do not).
-    pub(super) credentials: Option<SharedCredentialsProvider>,
     /// The chain's last answer about when its credentials expire, and when it was asked.
     pub(super) expiry_seen:
         std::sync::Mutex<Option<(Option<std::time::SystemTime>, std::time::SystemTime)>>,
+}
+
+/// A client and its keys.
+pub(super) struct Signer {
+    client: Client,
+    /// The chain's provider (asked again when its keys expire) or explicit keys (which do not).
+    pub(super) credentials: Option<SharedCredentialsProvider>,
+    /// Where the keys come from, as the status bar names it.
+    source: &'static str,
 }
 
 /// An SDK config with explicit keys and the settings' region.
@@ -52,13 +64,44 @@ fn keyed(
     aws_sdk_s3::config::Builder::new()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.effective_region().to_string()))
-        .credentials_provider(Credentials::new(
-            access_key_id,
-            secret_access_key,
-            None,
-            None,
-            "explicit",
-        ))
+        .credentials_provider(explicit(access_key_id, secret_access_key))
+}
+
+/// Keys that never expire, as a credential source.
+fn explicit(access_key_id: &str, secret_access_key: &str) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "explicit",
+    ))
+}
+
+/// A client with the app's retry, timeouts, addressing and endpoint over `builder`'s keys.
+fn client(
+    builder: aws_sdk_s3::config::Builder,
+    settings: &S3Settings,
+    upload: &UploadSettings,
+) -> Client {
+    let timeout = Duration::from_secs(upload.request_timeout_secs);
+    let mut builder = builder
+        .force_path_style(settings.uses_path_style())
+        // A refused or dropped connection is retried once at once (a stale keep-alive
+        // connection, say); beyond that the queue retries with its own backoff, and
+        // knows when it is offline.
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(timeout)
+                .operation_attempt_timeout(timeout)
+                .build(),
+        );
+    if let Some(endpoint) = &settings.endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Client::from_conf(builder.build())
 }
 
 /// The wall clock, moved by a number of seconds.
@@ -84,6 +127,16 @@ pub(super) struct StoredAs {
 impl S3Direct {
     /// Credentials and (when the settings name none) the region come from the AWS chain.
     pub async fn from_chain(settings: &S3Settings, upload: &UploadSettings) -> Self {
+        Self::open(settings, upload, None).await
+    }
+
+    /// Signs with `stored` keys (the keyring's) when there are some, else with the AWS chain;
+    /// the region comes from the settings or else the chain.
+    pub async fn open(
+        settings: &S3Settings,
+        upload: &UploadSettings,
+        stored: Option<&AwsKeys>,
+    ) -> Self {
         let region = RegionProviderChain::first_try(
             (!settings.region.is_empty()).then(|| Region::new(settings.region.clone())),
         )
@@ -93,9 +146,17 @@ impl S3Direct {
             .region(region)
             .load()
             .await;
-        let mut direct = Self::build(aws_sdk_s3::config::Builder::from(&sdk), settings, upload);
-        direct.credentials = sdk.credentials_provider();
-        direct
+        let mut settings = settings.clone();
+        if settings.region.is_empty()
+            && let Some(region) = sdk.region()
+        {
+            settings.region = region.to_string();
+        }
+        let signer = match stored {
+            Some(keys) => Self::keyring_signer(&settings, upload, keys),
+            None => Self::chain_signer(&sdk, &settings, upload),
+        };
+        Self::assemble(signer, Some(sdk), &settings, upload)
     }
 
     /// With explicit keys, for tests and tools that already hold them.
@@ -106,19 +167,66 @@ impl S3Direct {
         secret_access_key: &str,
     ) -> Self {
         let builder = keyed(settings, access_key_id, secret_access_key);
-        Self::build(builder, settings, upload).keyed_by(access_key_id, secret_access_key)
+        let signer = Signer {
+            client: client(builder, settings, upload),
+            credentials: Some(explicit(access_key_id, secret_access_key)),
+            source: "explicit keys",
+        };
+        Self::assemble(signer, None, settings, upload)
     }
 
-    /// Remembers explicit keys as the credential source (they never expire).
-    fn keyed_by(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
-        self.credentials = Some(SharedCredentialsProvider::new(Credentials::new(
-            access_key_id,
-            secret_access_key,
-            None,
-            None,
-            "explicit",
-        )));
-        self
+    fn keyring_signer(settings: &S3Settings, upload: &UploadSettings, keys: &AwsKeys) -> Signer {
+        let builder = keyed(settings, &keys.access_key_id, &keys.secret_access_key);
+        Signer {
+            client: client(builder, settings, upload),
+            credentials: Some(explicit(&keys.access_key_id, &keys.secret_access_key)),
+            source: "keyring",
+        }
+    }
+
+    fn chain_signer(
+        sdk: &aws_config::SdkConfig,
+        settings: &S3Settings,
+        upload: &UploadSettings,
+    ) -> Signer {
+        Signer {
+            client: client(aws_sdk_s3::config::Builder::from(sdk), settings, upload),
+            credentials: sdk.credentials_provider(),
+            source: "AWS chain",
+        }
+    }
+
+    /// Signs from now on with `stored` keys, or with the AWS chain when `None` (if this
+    /// transport was opened with one). Requests under way finish with the keys they began with.
+    pub fn use_keys(&self, stored: Option<&AwsKeys>) {
+        let signer = match (stored, &self.chain) {
+            (Some(keys), _) => Self::keyring_signer(&self.settings, &self.upload, keys),
+            (None, Some(sdk)) => Self::chain_signer(sdk, &self.settings, &self.upload),
+            (None, None) => return,
+        };
+        if let Ok(mut current) = self.signer.write() {
+            *current = Arc::new(signer);
+        }
+        if let Ok(mut known) = self.expiry_seen.lock() {
+            *known = None;
+        }
+    }
+
+    pub(super) fn signer(&self) -> Arc<Signer> {
+        match self.signer.read() {
+            Ok(signer) => signer.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(super) fn client(&self) -> Client {
+        self.signer().client.clone()
+    }
+
+    /// The SDK client with this transport's keys, for admin tools that read and set the
+    /// bucket's own configuration.
+    pub fn sdk_client(&self) -> Client {
+        self.client()
     }
 
     /// With explicit keys on a workstation whose clock is `offset_secs` off, and the SDK's
@@ -135,33 +243,25 @@ impl S3Direct {
         let builder = keyed(settings, access_key_id, secret_access_key)
             .time_source(OffsetClock(offset_secs))
             .disable_clock_skew_correction(!correct_skew);
-        Self::build(builder, settings, upload).keyed_by(access_key_id, secret_access_key)
+        let signer = Signer {
+            client: client(builder, settings, upload),
+            credentials: Some(explicit(access_key_id, secret_access_key)),
+            source: "explicit keys",
+        };
+        Self::assemble(signer, None, settings, upload)
     }
 
-    fn build(
-        builder: aws_sdk_s3::config::Builder,
+    fn assemble(
+        signer: Signer,
+        chain: Option<aws_config::SdkConfig>,
         settings: &S3Settings,
         upload: &UploadSettings,
     ) -> Self {
-        let timeout = Duration::from_secs(upload.request_timeout_secs);
-        let mut builder = builder
-            .force_path_style(settings.uses_path_style())
-            // A refused or dropped connection is retried once at once (a stale keep-alive
-            // connection, say); beyond that the queue retries with its own backoff, and
-            // knows when it is offline.
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(timeout)
-                    .operation_attempt_timeout(timeout)
-                    .build(),
-            );
-        if let Some(endpoint) = &settings.endpoint {
-            builder = builder.endpoint_url(endpoint);
-        }
         Self {
-            client: Client::from_conf(builder.build()),
+            signer: std::sync::RwLock::new(Arc::new(signer)),
+            chain,
+            settings: settings.clone(),
+            upload: upload.clone(),
             bucket: settings.bucket.clone(),
             endpoint: settings.endpoint.clone(),
             stored_as: StoredAs {
@@ -170,7 +270,6 @@ impl S3Direct {
                 storage_class: settings.storage_class.as_deref().map(StorageClass::from),
                 cache_control: settings.cache_control.clone(),
             },
-            credentials: None,
             expiry_seen: std::sync::Mutex::new(None),
         }
     }
@@ -179,18 +278,24 @@ impl S3Direct {
     /// keys and tells only the masked key id.
     async fn credential_status(&self) -> CredentialStatus {
         use aws_sdk_s3::config::ProvideCredentials;
-        let Some(provider) = &self.credentials else {
+        let signer = self.signer();
+        let Some(provider) = &signer.credentials else {
             return CredentialStatus::Missing {
                 reason: "no AWS credential source is configured".into(),
             };
         };
         match provider.provide_credentials().await {
             Ok(keys) => CredentialStatus::Configured {
-                detail: format!("AWS key {}", super::mask(keys.access_key_id())),
+                detail: format!(
+                    "AWS key {} ({})",
+                    super::mask(keys.access_key_id()),
+                    signer.source
+                ),
             },
             Err(_) => CredentialStatus::Missing {
-                reason: "no AWS credentials found: store keys in the keyring, or set \
-                         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a profile"
+                reason: "no AWS credentials found: store keys with `uploader credentials \
+                         set` (or in Settings), or set AWS_ACCESS_KEY_ID and \
+                         AWS_SECRET_ACCESS_KEY, or use a profile"
                     .into(),
             },
         }
@@ -212,7 +317,7 @@ impl S3Direct {
         })?;
         let s = &self.stored_as;
         Ok(self
-            .client
+            .client()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -240,7 +345,7 @@ impl S3Direct {
 
     async fn head(&self, key: &str) -> TransportResult<Option<ObjectInfo>> {
         match self
-            .client
+            .client()
             .head_object()
             .bucket(&self.bucket)
             .key(key)
@@ -263,7 +368,7 @@ impl S3Direct {
     async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
         let s = &self.stored_as;
         let response = self
-            .client
+            .client()
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -315,7 +420,7 @@ impl S3Direct {
                 )
             })?;
         let response = self
-            .client
+            .client()
             .upload_part()
             .bucket(&self.bucket)
             .key(key)
@@ -346,7 +451,7 @@ impl S3Direct {
         let mut marker: Option<String> = None;
         loop {
             let page = self
-                .client
+                .client()
                 .list_parts()
                 .bucket(&self.bucket)
                 .key(key)
@@ -386,7 +491,7 @@ impl S3Direct {
             })
             .collect();
         let response = self
-            .client
+            .client()
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -407,7 +512,7 @@ impl S3Direct {
         let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
         loop {
             let page = self
-                .client
+                .client()
                 .list_multipart_uploads()
                 .bucket(&self.bucket)
                 .prefix(key)
@@ -437,7 +542,7 @@ impl S3Direct {
 
     async fn abort(&self, key: &str, upload_id: &str) -> TransportResult<()> {
         match self
-            .client
+            .client()
             .abort_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -465,7 +570,7 @@ impl S3Direct {
             .build()
             .map_err(|e| TransportError::new(ErrorKind::Permanent, e.to_string()))?;
         let answer = self
-            .client
+            .client()
             .delete_objects()
             .bucket(&self.bucket)
             .delete(delete)
@@ -485,7 +590,13 @@ impl S3Direct {
 
     /// Any answer from the server, even a refusal, means it can be reached.
     async fn reach(&self) -> TransportResult<()> {
-        match self.client.head_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client()
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
             Err(e) => Err(self.explain(e)),
         }
@@ -585,6 +696,11 @@ transport_from_inherent!(S3Direct {
         Box::pin(self.credential_status())
     }
 
+    fn use_aws_keys(&self, stored: Option<&AwsKeys>) -> bool {
+        self.use_keys(stored);
+        true
+    }
+
     fn deletions(&self) -> Deletions<'_> {
         Deletions::Direct(self)
     }
@@ -634,10 +750,30 @@ mod tests {
         assert_eq!(
             status,
             CredentialStatus::Configured {
-                detail: "AWS key AKIA…MPLE".into()
+                detail: "AWS key AKIA…MPLE (explicit keys)".into()
             }
         );
         assert!(!format!("{status:?}").contains("wJalr"));
+    }
+
+    #[tokio::test]
+    async fn keys_stored_by_an_admin_sign_from_then_on() {
+        let config = crate::config::Config::default();
+        let direct = S3Direct::with_keys(&config.s3, &config.upload, "AKIAOLDOLDOLDOLD1111", "old");
+        let stored = AwsKeys::new("AKIANEWNEWNEWNEW2222", "new-secret").unwrap();
+        assert!(direct.use_aws_keys(Some(&stored)));
+        assert_eq!(
+            direct.credentials().await,
+            CredentialStatus::Configured {
+                detail: "AWS key AKIA…2222 (keyring)".into()
+            }
+        );
+        // Cleared with no chain to fall back on: the keyring's keys stay until one exists.
+        direct.use_keys(None);
+        assert!(matches!(
+            direct.credentials().await,
+            CredentialStatus::Configured { detail } if detail.contains("2222")
+        ));
     }
 
     #[test]

@@ -18,12 +18,20 @@ pub(super) struct Api {
     pub(super) http: reqwest::Client,
     /// The backend's base URL, without a trailing `/`.
     pub(super) base: String,
-    pub(super) token: String,
+    /// Replaced when an admin stores a new token.
+    pub(super) token: std::sync::RwLock<String>,
     /// The backend's clock minus ours, in ms, from its answers; 0 until it has answered.
     pub(super) skew_ms: AtomicI64,
 }
 
 impl Api {
+    fn token(&self) -> String {
+        match self.token.read() {
+            Ok(token) => token.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// One call to the backend's API, its answer parsed, its error explained.
     pub(super) async fn call<T: DeserializeOwned>(
         &self,
@@ -35,7 +43,7 @@ impl Api {
         let mut request = self
             .http
             .request(method, format!("{}{route}", self.base))
-            .header(AUTHORIZATION, format!("Bearer {}", self.token));
+            .header(AUTHORIZATION, format!("Bearer {}", self.token()));
         if !query.is_empty() {
             request = request.query(query);
         }
@@ -143,7 +151,7 @@ mod tests {
         Api {
             http: reqwest::Client::new(),
             base: "http://127.0.0.1:1".into(),
-            token: token.into(),
+            token: std::sync::RwLock::new(token.into()),
             skew_ms: AtomicI64::new(0),
         }
     }

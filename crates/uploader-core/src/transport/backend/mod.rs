@@ -73,7 +73,7 @@ impl Backend {
             api: Arc::new(Api {
                 http: http::client(upload)?,
                 base: url.trim_end_matches('/').to_string(),
-                token: token.to_string(),
+                token: std::sync::RwLock::new(token.to_string()),
                 skew_ms: AtomicI64::new(0),
             }),
             prefix: prefix.to_string(),
@@ -416,6 +416,13 @@ transport_from_inherent!(Backend {
 
     fn clock_warning(&self) -> Option<String> {
         self.clock_skew_warning()
+    }
+
+    fn use_token(&self, token: &str) -> bool {
+        if let Ok(mut current) = self.api.token.write() {
+            *current = token.to_string();
+        }
+        true
     }
 
     fn credentials(&self) -> BoxFuture<'_, super::CredentialStatus> {
