@@ -1318,10 +1318,12 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
         );
         assert_eq!(saved, json!("ok"));
         window.click("settings-save");
+        // The keys' notice may still show: wait for the settings' own.
         let toast = window.driver.wait_for(
             "the settings to be saved",
             Duration::from_secs(10),
-            "return document.querySelector('[data-testid=toast]')?.innerText ?? null",
+            "const t = [...document.querySelectorAll('[data-testid=toast]')].map((e) => e.innerText);
+             return t.find((x) => x.includes('Settings saved')) ?? null;",
         );
         assert!(
             toast
@@ -1343,6 +1345,18 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
             tested.as_str().unwrap_or_default().starts_with("true"),
             "{tested}"
         );
+        // The support bundle, from the window: written under home (Downloads, or home itself).
+        window.click("support-bundle");
+        let written = window.driver.wait_for(
+            "the support bundle",
+            Duration::from_secs(30),
+            "const t = document.querySelector('[data-testid=support-bundle-path]')?.innerText ?? '';
+             return t.startsWith('Written to ') ? t.slice('Written to '.length) : null;",
+        );
+        let bundle = std::fs::read_to_string(written.as_str().unwrap_or_default()).unwrap();
+        assert!(bundle.contains("AWS key test…-key (keyring)"), "{bundle}");
+        assert!(bundle.contains("ok   put"), "{bundle}");
+        assert!(!bundle.contains(secret));
         let in_force = window.driver.script_async(
             "const done = arguments[arguments.length - 1];
              window.__TAURI__.core.invoke('settings').then(done, (e) => done('error: ' + JSON.stringify(e)));",
@@ -1444,6 +1458,17 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
     assert!(holding.is_empty(), "the secret is in {holding:?}");
     // The scan reads what the app wrote: the database names the photo.
     assert!(!files_holding(home.path(), b"SKU7_front").is_empty());
+    // The app logged the upload to its log folder, which the scan covered.
+    let logs = home.path().join(".local/state/catalog-uploader/logs");
+    let logged: String = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        logged.contains("uploaded") && logged.contains("SKU7_front.jpg"),
+        "{logged}"
+    );
 }
 
 /// Files under `dir` whose bytes contain `needle`.

@@ -102,6 +102,39 @@ async fn stored_keys_sign_uploads_and_the_secret_is_nowhere_on_disk() {
         assert_eq!(report["uploaded"], 1, "{report:#}");
     });
     assert!(!server.keys().await.is_empty(), "the upload landed");
+
+    // The run logged to the per-OS log folder under its home, and `doctor` bundles it all.
+    let logs = ws.dir.path().join(".local/state/catalog-uploader/logs");
+    assert!(
+        !files_holding(&logs, "uploaded").is_empty(),
+        "no log line for the upload in {}",
+        logs.display()
+    );
+    let bundle_path = ws.dir.path().join("support.txt");
+    tokio::task::block_in_place(|| {
+        let out = ws
+            .uploader_keyless(&server)
+            .args(["doctor", "--out"])
+            .arg(&bundle_path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    });
+    let bundle = std::fs::read_to_string(&bundle_path).unwrap();
+    for wanted in [
+        "## Settings",
+        "s3.bucket = \"catalog-test\"    # environment",
+        "status:   configured, AWS key test…-key (keyring)",
+        "uploaded: 1",
+        "ok   delete",
+        "## Recent log lines",
+        " uploaded ",
+    ] {
+        assert!(
+            bundle.contains(wanted),
+            "no `{wanted}` in the bundle:\n{bundle}"
+        );
+    }
     // The workspace is the run's home, config and data dirs: the secret is in none of them.
     // The control: the same search finds the photo's EXIF marker.
     assert_eq!(

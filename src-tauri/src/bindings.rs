@@ -140,6 +140,7 @@ pub fn typescript() -> String {
             "Record<string, never>",
             CredentialsView::name(&cfg),
         ),
+        ("support_bundle", "Record<string, never>", "string".into()),
     ];
     for (name, args, result) in commands {
         out.push_str(&format!(

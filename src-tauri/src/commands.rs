@@ -321,6 +321,28 @@ pub async fn store_credentials(
     credentials(state).await
 }
 
+/// Writes the support bundle (what `uploader doctor` writes) into the Downloads folder, or the
+/// home folder without one, and says where.
+#[tauri::command]
+pub async fn support_bundle(state: State<'_, AppState>) -> Result<String, CommandError> {
+    let uploader = state.require()?;
+    let program = format!("Catalog Uploader {}", env!("CARGO_PKG_VERSION"));
+    let text = uploader
+        .support_bundle(&program, &uploader_core::config::ConfigOverrides::default())
+        .await;
+    let folder = uploader_core::diagnostics::bundle_folder().ok_or_else(|| CommandError {
+        code: "no_folder".into(),
+        message: "no Downloads or home folder to write the support bundle into".into(),
+    })?;
+    let stamp = uploader_core::diagnostics::utc_stamp(std::time::SystemTime::now());
+    let path = folder.join(format!("catalog-uploader-support-{stamp}.txt"));
+    std::fs::write(&path, text).map_err(|e| CommandError {
+        code: "io".into(),
+        message: format!("cannot write {}: {e}", path.display()),
+    })?;
+    Ok(path.display().to_string())
+}
+
 /// Removes this mode's stored secret from the OS keyring.
 #[tauri::command]
 pub async fn clear_credentials(

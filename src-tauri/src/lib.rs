@@ -26,7 +26,8 @@ pub fn run() {
         .filter(|a| !a.to_string_lossy().starts_with('-'))
         .map(PathBuf::from)
         .collect();
-    // One window per data folder: a second launch gives its paths to the first and ends here.
+    // One window per data folder: a second launch gives its paths to the first and ends here
+    // (before it logs, so only the window that stays writes the log).
     let listener = match config.as_ref().ok().and_then(|c| c.data_dir.as_deref()) {
         Some(data_dir) => match single_instance::claim(data_dir, &paths) {
             Ok(single_instance::Claim::HandedOver) => return,
@@ -38,6 +39,11 @@ pub fn run() {
         },
         None => None,
     };
+    let _log = uploader_core::diagnostics::log_dir().and_then(|dir| {
+        uploader_core::diagnostics::init(&dir, "app")
+            .map_err(|e| eprintln!("Catalog Uploader runs without a log file: {e}"))
+            .ok()
+    });
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
@@ -63,6 +69,7 @@ pub fn run() {
             commands::credentials,
             commands::store_credentials,
             commands::clear_credentials,
+            commands::support_bundle,
             commands::test_connection,
             commands::take_launch_paths
         ])

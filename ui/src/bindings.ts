@@ -169,4 +169,5 @@ export type Commands = {
   credentials: { args: Record<string, never>; result: CredentialsView };
   store_credentials: { args: { input: SecretInput }; result: CredentialsView };
   clear_credentials: { args: Record<string, never>; result: CredentialsView };
+  support_bundle: { args: Record<string, never>; result: string };
 };

@@ -115,6 +115,14 @@ pub enum Command {
     /// This workstation's credentials
     #[command(subcommand)]
     Credentials(CredentialsAction),
+    /// Write a support bundle: versions, effective settings and their sources, credentials
+    /// (masked), queue and outbox counts, the connection test and recent log lines, with every
+    /// secret this workstation knows cut out
+    Doctor {
+        /// Where to write it [default: catalog-uploader-support-<UTC time>.txt here]
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,6 +24,12 @@ fn main() -> ExitCode {
     uploader_core::heap::limit_arenas();
     config::prepare_keyring();
     let cli = Cli::parse();
+    // Logs go to the per-OS log folder; without one, the command still runs.
+    let _log = uploader_core::diagnostics::log_dir().and_then(|dir| {
+        uploader_core::diagnostics::init(&dir, "uploader")
+            .map_err(|e| eprintln!("warning: {e}; running without a log file"))
+            .ok()
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -92,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(action) => token(action),
         Command::Config(ConfigAction::Show { json }) => config_show(&overrides, json),
+        Command::Doctor { out } => doctor(&overrides, config, out).await,
         Command::Credentials(CredentialsAction::Set { token }) => {
             credentials::set(token || config.mode != uploader_core::config::Mode::Direct)
         }
@@ -166,6 +173,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes the support bundle.
+async fn doctor(
+    overrides: &config::ConfigOverrides,
+    config: Config,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let uploader = Uploader::open(config).await?;
+    let program = format!("uploader {}", env!("CARGO_PKG_VERSION"));
+    let text = uploader.support_bundle(&program, overrides).await;
+    let path = out.unwrap_or_else(|| {
+        let stamp = uploader_core::diagnostics::utc_stamp(std::time::SystemTime::now());
+        std::path::PathBuf::from(format!("catalog-uploader-support-{stamp}.txt"))
+    });
+    std::fs::write(&path, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!("{}", path.display());
+    eprintln!("the support bundle is written; it holds no secret, but read it before sending it");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Each effective setting, its value and where it came from. Settings hold no secrets.

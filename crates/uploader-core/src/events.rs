@@ -38,6 +38,7 @@ impl EventBus {
     }
 
     pub fn send(&self, event: Event) {
+        log(&event);
         // No subscriber is fine: the database holds the truth.
         let _ = self.0.send(event);
     }
@@ -46,5 +47,48 @@ impl EventBus {
 impl Default for EventBus {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Every state change goes through the bus, so the log follows the queue from here.
+fn log(event: &Event) {
+    use crate::queue::JobState;
+    match event {
+        Event::JobAdded(job) => {
+            tracing::debug!(job = job.id, sku = %job.sku, file = %job.source_path.display(), "recorded");
+        }
+        Event::JobChanged(job) => match job.state {
+            JobState::Uploaded => tracing::info!(
+                job = job.id,
+                sku = %job.sku,
+                file = %job.source_path.display(),
+                bytes = job.bytes_total,
+                attempts = job.attempts,
+                "uploaded"
+            ),
+            JobState::Failed => tracing::warn!(
+                job = job.id,
+                file = %job.source_path.display(),
+                attempts = job.attempts,
+                error = job.last_error.as_deref().unwrap_or(""),
+                "failed"
+            ),
+            state => match &job.last_error {
+                Some(error) => tracing::info!(
+                    job = job.id,
+                    ?state,
+                    attempts = job.attempts,
+                    error = error.as_str(),
+                    "pending after an error"
+                ),
+                None => tracing::debug!(job = job.id, ?state, "state"),
+            },
+        },
+        Event::Connectivity { online: true } => tracing::info!("the server is reachable again"),
+        Event::Connectivity { online: false } => {
+            tracing::warn!("the server cannot be reached: uploads wait")
+        }
+        Event::OutboxChanged => tracing::debug!("deletion outbox changed"),
+        Event::Progress { .. } | Event::BatchProgress(_) => {}
     }
 }

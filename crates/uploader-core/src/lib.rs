@@ -8,6 +8,7 @@ pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod deletion;
+pub mod diagnostics;
 pub mod error;
 pub mod events;
 pub mod hash;

@@ -74,6 +74,11 @@ impl Uploader {
                 Arc::new(companion)
             }
         };
+        tracing::info!(
+            mode = ?config.mode,
+            destination = %transport.describe(),
+            "opened"
+        );
         Self::with_transport(config, transport)
     }
 

@@ -71,7 +71,11 @@ fn service() -> String {
 
 fn chosen() -> &'static Chosen {
     static CHOSEN: OnceLock<Chosen> = OnceLock::new();
-    CHOSEN.get_or_init(choose)
+    CHOSEN.get_or_init(|| {
+        let chosen = choose();
+        tracing::info!(store = chosen.name, "keyring");
+        chosen
+    })
 }
 
 #[cfg(target_os = "linux")]

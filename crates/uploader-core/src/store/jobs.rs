@@ -222,6 +222,15 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// How many jobs are in each state (states with none are left out), for the support bundle.
+    pub fn job_counts(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .conn()
+            .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     /// These jobs (those that exist), by id, with two queries whatever their number.
     pub fn jobs_in(&self, ids: &[i64]) -> Result<Vec<JobRecord>> {
         if ids.is_empty() {
