@@ -1,3 +1,30 @@
+/// Every command the shell registers. Each gets an `allow-…` permission that the window's
+/// capability must grant by name: nothing is allowed by default
+/// (`capabilities_grant_only_the_app_commands_and_what_the_ui_uses` checks the list).
+const COMMANDS: &[&str] = &[
+    "review_paths",
+    "add_paths",
+    "control_jobs",
+    "gallery",
+    "remove_image",
+    "replace_image",
+    "object_link",
+    "outbox_rows",
+    "outbox_retry",
+    "list_jobs",
+    "app_status",
+    "outbox_status",
+    "settings",
+    "save_settings",
+    "reset_settings",
+    "credentials",
+    "store_credentials",
+    "clear_credentials",
+    "support_bundle",
+    "test_connection",
+    "take_launch_paths",
+];
+
 fn main() {
     // The window embeds the built UI; say how to build it instead of tauri's bare panic.
     if !std::path::Path::new("ui/dist/index.html").exists() {
@@ -8,8 +35,9 @@ fn main() {
     println!("cargo:rerun-if-changed=ui/dist");
     // Without this pattern tauri-build looks in ./capabilities and silently grants nothing.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
-    let attributes =
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*");
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(e) = tauri_build::try_build(attributes) {
         println!("cargo:warning=tauri-build failed: {e:#}");
         std::process::exit(1);

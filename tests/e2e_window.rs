@@ -1345,6 +1345,23 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
             tested.as_str().unwrap_or_default().starts_with("true"),
             "{tested}"
         );
+        // What the capability does not grant is refused: a save dialog, the file system.
+        for call in [
+            "plugin:dialog|save",
+            "plugin:fs|read_file",
+            "plugin:shell|execute",
+        ] {
+            let refused = window.driver.script_async(
+                "const [cmd, done] = arguments;
+                 window.__TAURI__.core.invoke(cmd, {}).then(() => done('allowed'), (e) => done(String(e)));",
+                json!([call]),
+            );
+            let refused = refused.as_str().unwrap_or_default().to_string();
+            assert!(
+                refused.contains("not allowed") || refused.contains("not found"),
+                "{call}: {refused}"
+            );
+        }
         // The support bundle, from the window: written under home (Downloads, or home itself).
         window.click("support-bundle");
         let written = window.driver.wait_for(

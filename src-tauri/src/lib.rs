@@ -3,6 +3,8 @@
 //! Only this crate knows Tauri and the JSON shapes the UI sees.
 
 mod bindings;
+#[cfg(test)]
+mod capabilities;
 mod commands;
 mod dto;
 mod forward;
@@ -74,6 +76,9 @@ pub fn run() {
             commands::take_launch_paths
         ])
         .setup(move |app| {
+            // Outside the capabilities folder, so a release build never holds it.
+            #[cfg(debug_assertions)]
+            app.add_capability(include_str!("../capabilities-debug/webdriver.json"))?;
             let state = tauri::async_runtime::block_on(state::AppState::open(config));
             state.set_launch_paths(paths);
             if let Some(listener) = listener {
