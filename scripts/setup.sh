@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # Debian packages: Tauri's WebKitGTK, the e2e's Xvfb and WebKitWebDriver, ImageMagick for screenshots,
-# libdbus for the keyring (Secret Service).
+# libdbus for the keyring (Secret Service), and GNOME Keyring to test against one.
 APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver
-  imagemagick dbus-x11 at-spi2-core curl cmake nasm libde265-dev libdbus-1-dev)
+  imagemagick dbus-x11 at-spi2-core curl cmake nasm libde265-dev libdbus-1-dev gnome-keyring)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

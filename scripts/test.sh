@@ -25,6 +25,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Rust tests (real SeaweedFS, real SQLite files)"
 cargo test --workspace --locked
 
+step "credentials in a real Secret Service (GNOME Keyring on a private D-Bus)"
+bash scripts/secret-service-test.sh
+
 step "window e2e (tauri-driver + WebKitWebDriver under Xvfb)"
 cargo test --workspace --locked --test e2e_window -- --ignored --skip ui_figures
 

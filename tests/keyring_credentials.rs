@@ -239,3 +239,42 @@ async fn a_stored_backend_token_signs_in_backend_mode() {
     });
     assert!(files_holding(ws.dir.path(), &backend.token).is_empty());
 }
+
+/// Where a Secret Service answers (a desktop session; here GNOME Keyring on a private D-Bus),
+/// keys go there, not to keyutils, and sign from there.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a Secret Service on D-Bus: scripts/test.sh runs it under dbus-run-session with gnome-keyring"]
+async fn with_a_secret_service_the_keys_are_kept_there() {
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .expect("run under dbus-run-session with gnome-keyring unlocked (scripts/test.sh)");
+    let server = S3Server::start().await;
+    let ws = Workspace::new("");
+    let uploader = || {
+        let mut cmd = ws.uploader_keyless(&server);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus);
+        cmd
+    };
+    tokio::task::block_in_place(|| {
+        let out = with_input(
+            uploader().args(["credentials", "set"]),
+            &format!("{ACCESS_KEY}\n{SECRET_KEY}\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("stored in the Secret Service"),
+            "{}",
+            text(&out)
+        );
+        let out = uploader().args(["credentials", "show"]).output().unwrap();
+        assert!(
+            text(&out).contains("keyring: the Secret Service\n"),
+            "{}",
+            text(&out)
+        );
+        let (code, report) = run_json(uploader().args(["credentials", "test", "--json"]));
+        assert_eq!(code, 0, "{report:#}");
+        let out = uploader().args(["credentials", "clear"]).output().unwrap();
+        assert!(text(&out).contains("AWS keys: removed"), "{}", text(&out));
+    });
+    assert!(files_holding(ws.dir.path(), SECRET_KEY).is_empty());
+}

@@ -51,6 +51,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = cli.overrides();
+    // The bundle is wanted most when the settings are wrong: it loads them itself.
+    if let Command::Doctor { out } = cli.command {
+        return doctor(&overrides, out).await;
+    }
     let config: Config = config::load(&overrides, &|k| std::env::var(k).ok())?;
     match cli.command {
         Command::Upload {
@@ -98,7 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(action) => token(action),
         Command::Config(ConfigAction::Show { json }) => config_show(&overrides, json),
-        Command::Doctor { out } => doctor(&overrides, config, out).await,
+        Command::Doctor { .. } => unreachable!("handled before the settings are loaded"),
         Command::Credentials(CredentialsAction::Set { token }) => {
             credentials::set(token || config.mode != uploader_core::config::Mode::Direct)
         }
@@ -175,15 +179,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes the support bundle.
+/// Writes the support bundle, with as much as can be known when the settings or the database
+/// cannot be opened.
 async fn doctor(
     overrides: &config::ConfigOverrides,
-    config: Config,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let uploader = Uploader::open(config).await?;
     let program = format!("uploader {}", env!("CARGO_PKG_VERSION"));
-    let text = uploader.support_bundle(&program, overrides).await;
+    let opened = match config::load(overrides, &|k| std::env::var(k).ok()) {
+        Ok(config) => Uploader::open(config).await,
+        Err(e) => Err(e),
+    };
+    let text = match opened {
+        Ok(uploader) => uploader.support_bundle(&program, overrides).await,
+        Err(e) => {
+            eprintln!("warning: {e}; the bundle says what is known without it");
+            uploader_core::diagnostics::support_bundle_unopened(&program, overrides, &e.to_string())
+        }
+    };
     let path = out.unwrap_or_else(|| {
         let stamp = uploader_core::diagnostics::utc_stamp(std::time::SystemTime::now());
         std::path::PathBuf::from(format!("catalog-uploader-support-{stamp}.txt"))

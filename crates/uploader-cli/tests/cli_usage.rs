@@ -167,3 +167,51 @@ fn config_show_prints_each_value_with_its_source() {
     assert_eq!(source("s3.prefix"), "\"shop/\" flag");
     assert_eq!(source("upload.concurrency"), "8 default");
 }
+
+#[test]
+fn doctor_writes_a_bundle_even_when_the_settings_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.txt");
+    let out = uploader(dir.path())
+        .env(
+            "CATALOG_UPLOADER_KEYRING_SERVICE",
+            "catalog-uploader-test-doctor",
+        )
+        .env("AWS_SECRET_ACCESS_KEY", "an-env-secret-0123456789")
+        // Secrets where no setting should hold one: a password in a URL, and a value someone
+        // pasted the secret into.
+        .env(
+            "AWS_ENDPOINT_URL",
+            "http://admin:hunter2-password@127.0.0.1:1",
+        )
+        .env(
+            "CATALOG_UPLOADER_BACKEND_URL",
+            "http://an-env-secret-0123456789.example",
+        )
+        .args(["doctor", "--out"])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    for wanted in [
+        "## Settings",
+        "mode = \"direct\"    # default",
+        "## Not opened",
+        "s3.bucket",
+    ] {
+        assert!(text.contains(wanted), "no `{wanted}`:\n{text}");
+    }
+    assert!(!text.contains("an-env-secret-0123456789"), "{text}");
+    assert!(!text.contains("hunter2-password"), "{text}");
+    // The controls: the values are there, with the secrets cut out.
+    assert!(
+        text.contains("http://[secret removed]@127.0.0.1:1"),
+        "{text}"
+    );
+    assert!(text.contains("http://[secret removed].example"), "{text}");
+}

@@ -94,38 +94,72 @@ fn without_userinfo(value: &str) -> String {
     }
 }
 
+/// The bundle's start: versions, the system, each setting and where it came from.
+fn head(program: &str, flags: &ConfigOverrides) -> String {
+    let mut out = String::new();
+    let now = std::time::SystemTime::now();
+    let _ = writeln!(out, "# Catalog Uploader support bundle\n");
+    let _ = writeln!(out, "written:  {}", httpdate::fmt_http_date(now));
+    let _ = writeln!(out, "program:  {program}");
+    let _ = writeln!(out, "core:     {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "system:   {} {} ({})",
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        os_release()
+    );
+
+    let _ = writeln!(out, "\n## Settings (value, and where it came from)\n");
+    match explain(flags, &|k| std::env::var(k).ok()) {
+        Ok(settings) => {
+            for s in settings {
+                let value = without_userinfo(&s.value);
+                let _ = writeln!(out, "{} = {value}    # {}", s.name, s.source);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "cannot be read: {e}");
+        }
+    }
+
+    out
+}
+
+/// The bundle's end: recent log lines.
+fn tail(out: &mut String) {
+    let log_dir = super::log_dir();
+    let _ = writeln!(out, "\n## Recent log lines\n");
+    match log_dir.as_deref() {
+        Some(dir) => {
+            let _ = writeln!(out, "from {}\n", dir.display());
+            for line in super::recent_lines(dir, LOG_LINES) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "no log folder");
+        }
+    }
+}
+
+/// The bundle of a workstation whose settings or database cannot be opened: what is known,
+/// and why the rest is not.
+pub fn support_bundle_unopened(program: &str, flags: &ConfigOverrides, why: &str) -> String {
+    let mut out = head(program, flags);
+    let _ = writeln!(out, "\n## Credentials\n");
+    let _ = writeln!(out, "keyring:  {}", OsKeyring::describe());
+    let _ = writeln!(out, "\n## Not opened\n");
+    let _ = writeln!(out, "{why}");
+    tail(&mut out);
+    redact(&out, &known_secrets())
+}
+
 impl Uploader {
     /// The support bundle's text. `program` names the front end and its version; `flags` are
     /// its command-line settings, so that each setting's source is told right.
     pub async fn support_bundle(&self, program: &str, flags: &ConfigOverrides) -> String {
-        let log_dir = super::log_dir();
-        let mut out = String::new();
-        let now = std::time::SystemTime::now();
-        let _ = writeln!(out, "# Catalog Uploader support bundle\n");
-        let _ = writeln!(out, "written:  {}", httpdate::fmt_http_date(now));
-        let _ = writeln!(out, "program:  {program}");
-        let _ = writeln!(out, "core:     {}", env!("CARGO_PKG_VERSION"));
-        let _ = writeln!(
-            out,
-            "system:   {} {} ({})",
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            os_release()
-        );
-
-        let _ = writeln!(out, "\n## Settings (value, and where it came from)\n");
-        match explain(flags, &|k| std::env::var(k).ok()) {
-            Ok(settings) => {
-                for s in settings {
-                    let value = without_userinfo(&s.value);
-                    let _ = writeln!(out, "{} = {value}    # {}", s.name, s.source);
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(out, "cannot be read: {e}");
-            }
-        }
-
+        let mut out = head(program, flags);
         let _ = writeln!(out, "\n## Credentials\n");
         let _ = writeln!(out, "keyring:  {}", OsKeyring::describe());
         let _ = match self.credentials().await {
@@ -205,18 +239,7 @@ impl Uploader {
             );
         }
 
-        let _ = writeln!(out, "\n## Recent log lines\n");
-        match log_dir.as_deref() {
-            Some(dir) => {
-                let _ = writeln!(out, "from {}\n", dir.display());
-                for line in super::recent_lines(dir, LOG_LINES) {
-                    let _ = writeln!(out, "{line}");
-                }
-            }
-            None => {
-                let _ = writeln!(out, "no log folder");
-            }
-        }
+        tail(&mut out);
         redact(&out, &known_secrets())
     }
 }

@@ -5,5 +5,5 @@
 mod bundle;
 mod log;
 
-pub use bundle::{bundle_folder, redact, utc_stamp};
+pub use bundle::{bundle_folder, redact, support_bundle_unopened, utc_stamp};
 pub use log::{ENV_LOG, ENV_LOG_DIR, LogGuard, init, log_dir, recent_lines};
