@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use uploader_core::admin::{BucketAudit, BucketReport, Verdict};
-use uploader_core::config::{AwsKeys, Config, OsKeyring};
+use uploader_core::config::Config;
 use uploader_core::transport::S3Direct;
 
 async fn client(config: &Config) -> anyhow::Result<aws_sdk_s3::Client> {
@@ -13,11 +13,7 @@ async fn client(config: &Config) -> anyhow::Result<aws_sdk_s3::Client> {
         "s3.bucket is not set: name the bucket in the config file, the admin's policy or \
          AWS_S3_BUCKET_NAME"
     );
-    let stored = AwsKeys::stored(&OsKeyring).unwrap_or_else(|e| {
-        eprintln!("warning: {e}; using the AWS chain");
-        None
-    });
-    Ok(S3Direct::open(&config.s3, &config.upload, stored.as_ref())
+    Ok(S3Direct::for_workstation(&config.s3, &config.upload)
         .await
         .sdk_client())
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AppDirs, AwsKeys, Config, Mode, OsKeyring, backend_token};
+use crate::config::{AppDirs, Config, Mode, OsKeyring, backend_token};
 use crate::events::{Event, EventBus};
 use crate::naming::Naming;
 use crate::pipeline::Recipe;
@@ -48,15 +48,7 @@ impl Uploader {
     pub async fn open(config: Config) -> Result<Arc<Self>> {
         config.validate()?;
         let transport: Arc<dyn Transport> = match config.mode {
-            Mode::Direct => {
-                // Keys an admin stored win over the AWS chain (which may hold someone's own
-                // keys); a keyring that cannot be read leaves the chain to sign.
-                let stored = AwsKeys::stored(&OsKeyring).unwrap_or_else(|e| {
-                    eprintln!("warning: {e}; signing with the AWS chain instead");
-                    None
-                });
-                Arc::new(S3Direct::open(&config.s3, &config.upload, stored.as_ref()).await)
-            }
+            Mode::Direct => Arc::new(S3Direct::for_workstation(&config.s3, &config.upload).await),
             Mode::Backend => {
                 let token = backend_token(&|k| std::env::var(k).ok(), &OsKeyring)?;
                 let url = config.backend.url.as_deref().unwrap_or_default();

@@ -130,6 +130,18 @@ impl S3Direct {
         Self::open(settings, upload, None).await
     }
 
+    /// As this workstation signs: with the keys an admin stored in the OS keyring, else with
+    /// the AWS chain (which may hold someone's own keys, so it comes second). A keyring that
+    /// cannot be read leaves the chain to sign, with a warning.
+    pub async fn for_workstation(settings: &S3Settings, upload: &UploadSettings) -> Self {
+        let stored = AwsKeys::stored(&crate::config::OsKeyring).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "keyring unreadable; the AWS chain signs");
+            eprintln!("warning: {e}; signing with the AWS chain instead");
+            None
+        });
+        Self::open(settings, upload, stored.as_ref()).await
+    }
+
     /// Signs with `stored` keys (the keyring's) when there are some, else with the AWS chain;
     /// the region comes from the settings or else the chain.
     pub async fn open(
