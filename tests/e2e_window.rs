@@ -1560,3 +1560,117 @@ async fn a_setting_the_admin_locked_is_shown_locked_and_cannot_be_saved() {
         window.close();
     });
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Xvfb, tauri-driver and WebKitWebDriver: scripts/test.sh runs it"]
+async fn in_backend_mode_a_token_stored_from_the_window_signs_and_is_found_nowhere() {
+    let server = S3Server::start().await;
+    let backend = uploader_testkit::BackendServer::start(&server);
+    let home = tempfile::tempdir().unwrap();
+    let photo = real_photo(home.path(), "SKU8_side.jpg");
+    let token = backend.token.clone();
+    // The workstation holds no token yet: the window still opens, and an admin stores one.
+    let mut env: Vec<(&str, String)> = backend
+        .env()
+        .into_iter()
+        .filter(|(k, _)| *k != "CATALOG_UPLOADER_BACKEND_TOKEN")
+        .collect();
+    env.push((
+        "CATALOG_UPLOADER_KEYRING_SERVICE",
+        format!(
+            "catalog-uploader-e2e-{}",
+            home.path().file_name().unwrap().to_string_lossy()
+        ),
+    ));
+
+    tokio::task::block_in_place(|| {
+        let window = Window::launch(home.path(), &env);
+        assert_eq!(
+            window.text("setup-problem"),
+            None,
+            "the window opens without a token"
+        );
+        let credentials = window.driver.wait_for(
+            "the credentials in the status bar",
+            Duration::from_secs(30),
+            "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
+        );
+        assert_eq!(credentials, json!("No credentials"));
+        window.click("tab-settings");
+        window.driver.wait_for(
+            "the token form",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=credential-secret]') ? 'ok' : null",
+        );
+        assert!(
+            window.text("access-key-id").is_none(),
+            "backend mode asks for the token alone"
+        );
+        window.driver.script(
+            "const input = document.querySelector('[data-testid=credential-secret]');
+             input.value = arguments[0];
+             input.dispatchEvent(new Event('input', {bubbles: true}));",
+            json!([token]),
+        );
+        window.click("credentials-store");
+        window.driver.wait_for(
+            "the token to be stored",
+            Duration::from_secs(20),
+            "const s = document.querySelector('[data-testid=credentials-status]');
+             return s?.dataset.configured === 'true' ? 'ok' : null;",
+        );
+        window.click("test-connection");
+        let tested = window.driver.wait_for(
+            "the connection test",
+            Duration::from_secs(30),
+            "const r = document.querySelector('[data-testid=connection-result]');
+             return r ? r.dataset.passed + ': ' + r.innerText : null;",
+        );
+        assert!(
+            tested.as_str().unwrap_or_default().starts_with("true"),
+            "{tested}"
+        );
+
+        window.click("tab-queue");
+        window.drop(&[&photo]);
+        window.wait_for_review();
+        window.confirm_review();
+        window.driver.wait_for(
+            "the photo to be uploaded",
+            Duration::from_secs(90),
+            "const row = document.querySelector('[data-testid=job-row][data-file=\"SKU8_side.jpg\"]');
+             return row?.dataset.state === 'uploaded' ? 'ok' : null;",
+        );
+        let answers = window.driver.script_async(
+            "const done = arguments[arguments.length - 1];
+             const ask = (cmd, args = {}) => window.__TAURI__.core.invoke(cmd, args)
+               .then((a) => JSON.stringify([cmd, a]), (e) => JSON.stringify([cmd, e]));
+             Promise.all([ask('app_status'), ask('credentials'), ask('settings'), ask('list_jobs'),
+                          ask('outbox_status'), ask('support_bundle')]).then(done);",
+            json!([]),
+        );
+        let answers = answers.to_string();
+        assert!(
+            answers.contains("SKU8_side"),
+            "the search finds what is there"
+        );
+        assert!(!answers.contains(&token), "an answer holds the token");
+        window.close();
+    });
+    // The connection tests' probes wait in the backend's deletion queue (no worker runs here).
+    let photos: Vec<String> = server
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| !k.starts_with("products/.connection-test/"))
+        .collect();
+    assert_eq!(
+        photos,
+        [
+            "products/SKU8/SKU8_side-large.jpg",
+            "products/SKU8/SKU8_side-thumb.jpg"
+        ]
+    );
+    let holding = files_holding(home.path(), token.as_bytes());
+    assert!(holding.is_empty(), "the token is in {holding:?}");
+}

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use uploader_core::Uploader;
 use uploader_core::config::{self, Config, ConfigOverrides};
+use uploader_core::{Signing, Uploader};
 
 use crate::dto::CommandError;
 
@@ -20,7 +20,9 @@ impl AppState {
 
     pub async fn open(config: uploader_core::Result<Config>) -> Self {
         let opened = match config {
-            Ok(config) => Uploader::open(config).await.map_err(CommandError::from),
+            Ok(config) => Uploader::open_with(config, Signing::CanWait)
+                .await
+                .map_err(CommandError::from),
             Err(e) => Err(CommandError::from(e)),
         };
         Self {

@@ -109,7 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Credentials(CredentialsAction::Clear) => credentials::clear(),
         Command::Credentials(CredentialsAction::Show) => {
             println!("keyring: {}", config::OsKeyring::describe());
-            let uploader = Uploader::open(config).await?;
+            let uploader = Uploader::open_with(config, uploader_core::Signing::CanWait).await?;
             match uploader.credentials().await {
                 uploader_core::transport::CredentialStatus::Configured { detail } => {
                     println!("configured: {detail}");
@@ -187,7 +187,7 @@ async fn doctor(
 ) -> anyhow::Result<ExitCode> {
     let program = format!("uploader {}", env!("CARGO_PKG_VERSION"));
     let opened = match config::load(overrides, &|k| std::env::var(k).ok()) {
-        Ok(config) => Uploader::open(config).await,
+        Ok(config) => Uploader::open_with(config, uploader_core::Signing::CanWait).await,
         Err(e) => Err(e),
     };
     let text = match opened {

@@ -24,4 +24,4 @@ pub mod transport;
 mod uploader;
 
 pub use error::{Error, Result};
-pub use uploader::{EnqueueOptions, Uploader};
+pub use uploader::{EnqueueOptions, Signing, Uploader};

@@ -18,6 +18,15 @@ use crate::store::{Enqueued, NewJob, Store};
 use crate::transport::{Backend, Companion, S3Direct, Transport};
 use crate::{Error, Result};
 
+/// Whether [`Uploader::open_with`] needs what signs uploads to be there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// A command that is about to upload: no token is an error at once.
+    Required,
+    /// The window: it opens, says what is missing, and lets an admin store it.
+    CanWait,
+}
+
 pub struct Uploader {
     pub(crate) config: Config,
     pub(crate) store: Store,
@@ -46,11 +55,22 @@ impl Uploader {
     /// keyring's AWS keys or else the AWS chain, or through the backend with the token from
     /// the environment or the keyring.
     pub async fn open(config: Config) -> Result<Arc<Self>> {
+        Self::open_with(config, Signing::Required).await
+    }
+
+    /// Like [`Uploader::open`]; with [`Signing::CanWait`] a workstation with no backend token
+    /// yet opens all the same (the window, where an admin can then store one), and says it has
+    /// no credentials.
+    pub async fn open_with(config: Config, signing: Signing) -> Result<Arc<Self>> {
         config.validate()?;
         let transport: Arc<dyn Transport> = match config.mode {
             Mode::Direct => Arc::new(S3Direct::for_workstation(&config.s3, &config.upload).await),
             Mode::Backend => {
-                let token = backend_token(&|k| std::env::var(k).ok(), &OsKeyring)?;
+                let token = match backend_token(&|k| std::env::var(k).ok(), &OsKeyring) {
+                    Ok(token) => token,
+                    Err(_) if signing == Signing::CanWait => String::new(),
+                    Err(e) => return Err(e),
+                };
                 let url = config.backend.url.as_deref().unwrap_or_default();
                 let backend = Backend::new(url, &token, &config.s3.prefix, &config.upload)
                     .map_err(|e| Error::config("backend.url", e.message))?;

@@ -426,10 +426,22 @@ transport_from_inherent!(Backend {
     }
 
     fn credentials(&self) -> BoxFuture<'_, super::CredentialStatus> {
-        // The app does not open in backend mode without a token.
-        Box::pin(async {
-            super::CredentialStatus::Configured {
-                detail: "workstation token".into(),
+        let has_token = self
+            .api
+            .token
+            .read()
+            .map_or(true, |token| !token.is_empty());
+        Box::pin(async move {
+            if has_token {
+                super::CredentialStatus::Configured {
+                    detail: "workstation token".into(),
+                }
+            } else {
+                super::CredentialStatus::Missing {
+                    reason: "no workstation token: an admin stores one in Settings or with \
+                             `uploader credentials set --token`"
+                        .into(),
+                }
             }
         })
     }
