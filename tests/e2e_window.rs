@@ -299,6 +299,52 @@ impl Window {
             .map(str::to_string)
     }
 
+    /// Stores credentials through the Settings form (the key id only in direct mode); returns
+    /// the form's status once it says they are configured.
+    fn store_credentials(&self, key_id: Option<&str>, secret: &str) -> String {
+        self.click("tab-settings");
+        self.driver.wait_for(
+            "the credentials form",
+            Duration::from_secs(10),
+            "return document.querySelector('[data-testid=credential-secret]') ? 'ok' : null",
+        );
+        let typed = self.driver.script(
+            "const set = (id, value) => {
+               const input = document.querySelector(`[data-testid=${id}]`);
+               input.value = value;
+               input.dispatchEvent(new Event('input', {bubbles: true}));
+             };
+             if (arguments[0] !== null) set('access-key-id', arguments[0]);
+             set('credential-secret', arguments[1]);
+             return 'ok';",
+            json!([key_id, secret]),
+        );
+        assert_eq!(typed, json!("ok"));
+        self.click("credentials-store");
+        let stored = self.driver.wait_for(
+            "the credentials to be stored",
+            Duration::from_secs(20),
+            "const s = document.querySelector('[data-testid=credentials-status]');
+             return s?.dataset.configured === 'true' ? s.innerText : null;",
+        );
+        stored.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Runs the connection test from Settings and asserts that it passed.
+    fn connection_test_passes(&self) {
+        self.click("test-connection");
+        let tested = self.driver.wait_for(
+            "the connection test",
+            Duration::from_secs(30),
+            "const r = document.querySelector('[data-testid=connection-result]');
+             return r ? r.dataset.passed + ': ' + r.innerText : null;",
+        );
+        assert!(
+            tested.as_str().unwrap_or_default().starts_with("true"),
+            "{tested}"
+        );
+    }
+
     /// Screenshot of the X display (WebKitWebDriver's own screenshot hangs under Xvfb).
     fn screenshot(&self, name: &str) -> PathBuf {
         let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -1253,38 +1299,8 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
 
         // The admin stores the keys from the settings screen; the status bar then says they
         // are there with a masked key id, and the secret is nowhere in the page.
-        window.click("tab-settings");
-        window.driver.wait_for(
-            "the settings form",
-            Duration::from_secs(10),
-            "return document.querySelector('[data-testid=credential-secret]') ? 'ok' : null",
-        );
-        let typed = window.driver.script(
-            "const set = (id, value) => {
-               const input = document.querySelector(`[data-testid=${id}]`);
-               input.value = value;
-               input.dispatchEvent(new Event('input', {bubbles: true}));
-             };
-             set('access-key-id', arguments[0]);
-             set('credential-secret', arguments[1]);
-             return 'ok';",
-            json!([uploader_testkit::ACCESS_KEY, secret]),
-        );
-        assert_eq!(typed, json!("ok"));
-        window.click("credentials-store");
-        let stored = window.driver.wait_for(
-            "the keys to be stored",
-            Duration::from_secs(20),
-            "const s = document.querySelector('[data-testid=credentials-status]');
-             return s?.dataset.configured === 'true' ? s.innerText : null;",
-        );
-        assert!(
-            stored
-                .as_str()
-                .unwrap_or_default()
-                .contains("test…-key (keyring)"),
-            "{stored}"
-        );
+        let stored = window.store_credentials(Some(uploader_testkit::ACCESS_KEY), secret);
+        assert!(stored.contains("test…-key (keyring)"), "{stored}");
         let credentials = window.driver.script(
             "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
             json!([]),
@@ -1334,17 +1350,7 @@ async fn settings_apply_at_once_and_a_second_launch_hands_its_photo_to_the_open_
         );
         window.screenshot("settings.png");
         // The admin's connection test, from the window.
-        window.click("test-connection");
-        let tested = window.driver.wait_for(
-            "the connection test",
-            Duration::from_secs(30),
-            "const r = document.querySelector('[data-testid=connection-result]');
-             return r ? r.dataset.passed + ': ' + r.innerText : null;",
-        );
-        assert!(
-            tested.as_str().unwrap_or_default().starts_with("true"),
-            "{tested}"
-        );
+        window.connection_test_passes();
         // What the capability does not grant is refused: a save dialog, the file system.
         for call in [
             "plugin:dialog|save",
@@ -1596,40 +1602,13 @@ async fn in_backend_mode_a_token_stored_from_the_window_signs_and_is_found_nowhe
             "return document.querySelector('[data-testid=credentials]')?.innerText ?? null",
         );
         assert_eq!(credentials, json!("No credentials"));
-        window.click("tab-settings");
-        window.driver.wait_for(
-            "the token form",
-            Duration::from_secs(10),
-            "return document.querySelector('[data-testid=credential-secret]') ? 'ok' : null",
-        );
+        let stored = window.store_credentials(None, &token);
+        assert!(stored.contains("workstation token"), "{stored}");
         assert!(
             window.text("access-key-id").is_none(),
             "backend mode asks for the token alone"
         );
-        window.driver.script(
-            "const input = document.querySelector('[data-testid=credential-secret]');
-             input.value = arguments[0];
-             input.dispatchEvent(new Event('input', {bubbles: true}));",
-            json!([token]),
-        );
-        window.click("credentials-store");
-        window.driver.wait_for(
-            "the token to be stored",
-            Duration::from_secs(20),
-            "const s = document.querySelector('[data-testid=credentials-status]');
-             return s?.dataset.configured === 'true' ? 'ok' : null;",
-        );
-        window.click("test-connection");
-        let tested = window.driver.wait_for(
-            "the connection test",
-            Duration::from_secs(30),
-            "const r = document.querySelector('[data-testid=connection-result]');
-             return r ? r.dataset.passed + ': ' + r.innerText : null;",
-        );
-        assert!(
-            tested.as_str().unwrap_or_default().starts_with("true"),
-            "{tested}"
-        );
+        window.connection_test_passes();
 
         window.click("tab-queue");
         window.drop(&[&photo]);
