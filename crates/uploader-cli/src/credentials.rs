@@ -4,7 +4,9 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use uploader_core::config::{AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, OsKeyring, SecretStore};
+use uploader_core::config::{
+    AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, OsKeyring, SecretStore, store_backend_token,
+};
 
 /// Reads secrets from the terminal (prompting, the secret unechoed) or one per line from a pipe.
 struct Input {
@@ -46,14 +48,7 @@ pub fn set(token: bool) -> anyhow::Result<ExitCode> {
     let store = OsKeyring;
     if token {
         let value = input.ask("backend token", true)?;
-        let value = value.trim();
-        anyhow::ensure!(
-            !value.is_empty(),
-            "the backend token is empty: paste the one `uploader-backend token create` printed"
-        );
-        store
-            .set(BACKEND_TOKEN_ENTRY, value)
-            .map_err(|e| anyhow::anyhow!("cannot store the token in the keyring: {e}"))?;
+        store_backend_token(&store, &value)?;
         eprintln!("the backend token is stored in {}", OsKeyring::describe());
     } else {
         let id = input.ask("AWS access key id", false)?;

@@ -86,10 +86,6 @@ fn unchecked<E: ProvideErrorMetadata, R>(
     }
 }
 
-fn code_of<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
-    e.code()
-}
-
 impl BucketAudit<'_> {
     pub async fn run(&self, client: &Client) -> BucketReport {
         let checks = vec![
@@ -143,7 +139,7 @@ impl BucketAudit<'_> {
                     fail(ID, TITLE, format!("off: {}", off.join(", ")), fix)
                 }
             }
-            Err(e) if code_of(&e) == Some("NoSuchPublicAccessBlockConfiguration") => fail(
+            Err(e) if e.code() == Some("NoSuchPublicAccessBlockConfiguration") => fail(
                 ID,
                 TITLE,
                 "the bucket has no Block Public Access settings".into(),
@@ -182,7 +178,7 @@ impl BucketAudit<'_> {
                     pass(ID, TITLE, &format!("by default: {}", algorithms.join(", ")))
                 }
             }
-            Err(e) if code_of(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
                 fail(ID, TITLE, "no default encryption is set".into(), fix)
             }
             Err(e) => unchecked(ID, TITLE, "GetBucketEncryption", &e),
@@ -252,7 +248,7 @@ impl BucketAudit<'_> {
                     fix,
                 ),
             },
-            Err(e) if code_of(&e) == Some("NoSuchLifecycleConfiguration") => {
+            Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => {
                 fail(ID, TITLE, "the bucket has no lifecycle rules".into(), fix)
             }
             Err(e) => unchecked(ID, TITLE, "GetBucketLifecycleConfiguration", &e),
@@ -299,7 +295,7 @@ impl BucketAudit<'_> {
                     )
                 }
             }
-            Err(e) if code_of(&e) == Some("NoSuchCORSConfiguration") => {
+            Err(e) if e.code() == Some("NoSuchCORSConfiguration") => {
                 fail(ID, TITLE, "the bucket has no CORS rules".into(), fix)
             }
             Err(e) => unchecked(ID, TITLE, "GetBucketCors", &e),
@@ -345,7 +341,7 @@ impl BucketAudit<'_> {
             .await
         {
             Ok(out) => out.policy_status().and_then(|s| s.is_public()),
-            Err(e) if code_of(&e) == Some("NoSuchBucketPolicy") => Some(false),
+            Err(e) if e.code() == Some("NoSuchBucketPolicy") => Some(false),
             Err(e) => return unchecked(ID, TITLE, "GetBucketPolicyStatus", &e),
         };
         if policy == Some(true) {

@@ -2,7 +2,9 @@
 //! the OS keyring, used from the moment they are stored, and told back only as a masked key id
 //! or "workstation token".
 
-use crate::config::{AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, SecretStore};
+use crate::config::{
+    AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, SecretStore, store_backend_token,
+};
 use crate::{Error, Result, Uploader};
 
 impl Uploader {
@@ -25,17 +27,8 @@ impl Uploader {
 
     /// Stores the backend token in `store` and signs in with it from now on (in backend mode).
     pub fn set_backend_token(&self, store: &dyn SecretStore, token: &str) -> Result<()> {
-        let token = token.trim();
-        if token.is_empty() || token.chars().any(char::is_whitespace) {
-            return Err(Error::config(
-                BACKEND_TOKEN_ENTRY,
-                "is empty or holds a space: paste the token `uploader-backend token create` printed",
-            ));
-        }
-        store.set(BACKEND_TOKEN_ENTRY, token).map_err(|e| {
-            Error::config(BACKEND_TOKEN_ENTRY, format!("the keyring refused it: {e}"))
-        })?;
-        self.transport.use_token(token);
+        store_backend_token(store, token)?;
+        self.transport.use_token(token.trim());
         Ok(())
     }
 

@@ -24,6 +24,7 @@ pub use load::{
 pub use policy::{ENV_POLICY, Policy, policy_path};
 pub use secrets::{
     AWS_KEYS_ENTRY, AwsKeys, BACKEND_TOKEN_ENTRY, ENV_BACKEND_TOKEN, SecretStore, backend_token,
+    store_backend_token,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

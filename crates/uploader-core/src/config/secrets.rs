@@ -92,6 +92,20 @@ impl AwsKeys {
     }
 }
 
+/// Checks the backend token an admin typed or piped, and stores it in `store`.
+pub fn store_backend_token(store: &dyn SecretStore, token: &str) -> Result<()> {
+    let token = token.trim();
+    if token.is_empty() || token.chars().any(char::is_whitespace) {
+        return Err(Error::config(
+            BACKEND_TOKEN_ENTRY,
+            "is empty or holds a space: paste the token `uploader-backend token create` printed",
+        ));
+    }
+    store
+        .set(BACKEND_TOKEN_ENTRY, token)
+        .map_err(|e| Error::config(BACKEND_TOKEN_ENTRY, format!("the keyring refused it: {e}")))
+}
+
 /// The backend token: from the environment if set there, else from `store`.
 pub fn backend_token(
     env: &dyn Fn(&str) -> Option<String>,
