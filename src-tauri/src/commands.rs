@@ -135,7 +135,8 @@ pub async fn object_link(key: String, state: State<'_, AppState>) -> Result<Stri
     Ok(link.url)
 }
 
-/// Deletions not yet done: out of attempts first, then waiting, sending, and handed over.
+/// Deletions not yet done: out of attempts first, then waiting, sending, and handed over;
+/// then those not sent because the key was uploaded again, with why.
 #[tauri::command]
 pub async fn outbox_rows(state: State<'_, AppState>) -> Result<Vec<OutboxRowView>, CommandError> {
     blocking(&state, |uploader| {
@@ -145,6 +146,7 @@ pub async fn outbox_rows(state: State<'_, AppState>) -> Result<Vec<OutboxRowView
             OutboxState::Pending,
             OutboxState::Sending,
             OutboxState::Synced,
+            OutboxState::Superseded,
         ] {
             let left = OUTBOX_LIMIT.saturating_sub(rows.len());
             rows.extend(

@@ -107,6 +107,9 @@ pub struct OutboxView {
     pub handed_over: u64,
     #[ts(type = "number")]
     pub done: u64,
+    /// Not sent: the key was uploaded again after the deletion was asked for.
+    #[ts(type = "number")]
+    pub superseded: u64,
     /// Out of attempts: they need a person (retry, or fix the cause).
     #[ts(type = "number")]
     pub dead: u64,
@@ -129,6 +132,7 @@ impl From<&uploader_core::deletion::Backlog> for OutboxView {
             waiting: b.local_backlog,
             handed_over: b.local.synced,
             done: b.local.done,
+            superseded: b.local.superseded,
             dead: b.local.dead,
             upstream_backlog: b.upstream.as_ref().map(|u| u.backlog),
             upstream_avg_attempts: b.upstream.as_ref().and_then(|u| u.avg_attempts),

@@ -40,6 +40,10 @@ waiting: number,
  */
 handedOver: number, done: number, 
 /**
+ * Not sent: the key was uploaded again after the deletion was asked for.
+ */
+superseded: number, 
+/**
  * Out of attempts: they need a person (retry, or fix the cause).
  */
 dead: number, 

@@ -39,6 +39,7 @@ export const OUTBOX_STATE_LABEL: Record<string, string> = {
   sending: "Sending",
   synced: "In the backend's queue",
   done: "Deleted",
+  superseded: "Not deleted: uploaded again",
   dead: "Out of attempts",
 };
 

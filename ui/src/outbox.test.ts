@@ -7,6 +7,7 @@ function view(over: Partial<OutboxView>): OutboxView {
     waiting: 0,
     handedOver: 0,
     done: 0,
+    superseded: 0,
     dead: 0,
     upstreamBacklog: null,
     upstreamAvgAttempts: null,

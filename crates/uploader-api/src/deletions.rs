@@ -28,9 +28,19 @@ pub struct Deletion {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub reason: String,
-    /// When the workstation recorded it (its own clock).
+    /// When the person asked for it, in the backend's clock (the workstation corrects its
+    /// own by the difference it measured).
     #[serde(default)]
     pub requested_at_ms: i64,
+    /// The object meant: the `object-id` of the upload to delete. When the key holds
+    /// another upload by the time the worker gets to it, the deletion is superseded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{32}$"))]
+    pub object_id: Option<String>,
+    /// The SHA-256 of the object meant, for objects stored before uploads had an id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 pub struct ErrorBody {
     /// One of: `unauthorized`, `bad_request`, `invalid_path`, `invalid_content_type`,
     /// `batch_too_large`, `body_too_large`, `not_uploaded`, `upload_gone`,
-    /// `upstream_unavailable`, `upstream_refused`, `not_found`, `id_conflict`, `internal`.
+    /// `upstream_unavailable`, `upstream_refused`, `not_found`, `id_conflict`, `not_owner`,
+    /// `internal`.
     pub code: String,
     pub message: String,
 }
@@ -38,6 +39,9 @@ pub mod code {
     pub const NOT_FOUND: &str = "not_found";
     /// A deletion id already used for another path; refused per deletion.
     pub const ID_CONFLICT: &str = "id_conflict";
+    /// The key holds (or the upload belongs to) another workstation's object, and this
+    /// token's scope is `own`: it may not overwrite, delete or abort it (403; per deletion).
+    pub const NOT_OWNER: &str = "not_owner";
     /// The backend itself failed (500).
     pub const INTERNAL: &str = "internal";
 }

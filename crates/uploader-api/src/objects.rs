@@ -23,6 +23,15 @@ pub struct ObjectState {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
+    /// The upload's own id (`object-id` metadata), if it was stored with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// The store's version id, where the bucket keeps versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// When the store last wrote the object (its clock), in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_ms: Option<i64>,
 }
 
 /// A viewing link asked for: a presigned GET of one private object.

@@ -20,23 +20,8 @@ pub fn object_key(prefix: &str, path: &str) -> Result<String, KeyError> {
             reason,
         })
     };
-    if path.is_empty() {
-        return refuse("is empty");
-    }
-    if path.chars().any(char::is_control) {
-        return refuse("contains a control character");
-    }
-    if path.contains('\\') {
-        return refuse("contains a backslash");
-    }
-    if path.starts_with('/') {
-        return refuse("is absolute");
-    }
-    if path
-        .split('/')
-        .any(|s| s.is_empty() || s == "." || s == "..")
-    {
-        return refuse("has an empty, `.` or `..` segment");
+    if let Some(problem) = uploader_core::naming::path_problem(path) {
+        return refuse(problem);
     }
     if prefix.len() + path.len() > MAX_KEY_BYTES {
         return refuse("makes a key longer than S3's 1,024 bytes");
@@ -90,6 +75,9 @@ mod tests {
             ("a\u{0}b", None),
             ("a\u{7f}b", None),
             ("a\u{85}b", None),
+            ("SKU1/\u{FFFE}.jpg", None),
+            ("SKU1/a\u{FFFF}", None),
+            ("SKU1/\u{FFFD}.jpg", Some("products/SKU1/\u{FFFD}.jpg")),
         ];
         for (path, want) in cases {
             assert_eq!(
@@ -128,6 +116,7 @@ mod tests {
         fn no_path_yields_a_key_outside_the_prefix(
             path in prop_oneof![
                 any::<String>(),
+                "[a\u{FFFD}-\u{FFFF}/]{0,6}",
                 "[a-z./\\\\]{0,12}",
                 proptest::collection::vec(prop_oneof![Just(".."), Just("."), Just(""), Just("a"), Just("/")], 0..8)
                     .prop_map(|v| v.join("/")),
@@ -138,6 +127,8 @@ mod tests {
                 prop_assert!(!rest.is_empty());
                 prop_assert!(rest.split('/').all(|s| !s.is_empty() && s != "." && s != ".."));
                 prop_assert!(!rest.chars().any(|c| c.is_control() || c == '\\'));
+                let xml_forbidden = rest.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'));
+                prop_assert!(!xml_forbidden);
                 prop_assert!(key.len() <= MAX_KEY_BYTES);
             }
         }

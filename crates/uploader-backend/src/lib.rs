@@ -6,6 +6,7 @@ pub mod db;
 pub mod deletions;
 pub mod keys;
 pub mod openapi;
+pub mod ownership;
 pub mod settings;
 pub mod tokens;
 

@@ -74,6 +74,10 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// What the token may act on: `own` (only objects this workstation created) or `any`
+        /// (every object under the prefix: an admin, studios re-shooting the same SKUs).
+        #[arg(long, value_enum, default_value = "own")]
+        scope: tokens::Scope,
     },
     /// List tokens (never their values).
     List,
@@ -118,10 +122,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(command) => {
             let conn = db::open(&database)?;
             match command {
-                TokenCommand::Create { name } => {
-                    let token = tokens::create(&conn, &name)?;
+                TokenCommand::Create { name, scope } => {
+                    let token = tokens::create(&conn, &name, scope)?;
                     eprintln!(
-                        "token for `{name}` (shown once; store it in the workstation's keyring):"
+                        "token for `{name}`, scope {} (shown once; store it in the \
+                         workstation's keyring):",
+                        scope.as_str()
                     );
                     println!("{token}");
                 }
@@ -132,7 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         } else {
                             "active"
                         };
-                        println!("{}\t{state}", t.name);
+                        println!("{}\t{state}\tscope {}", t.name, t.scope.as_str());
                     }
                 }
                 TokenCommand::Revoke { name } => {

@@ -51,7 +51,8 @@ impl Harness {
         let s3 = rt.block_on(S3Server::start());
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("backend.sqlite3");
-        let token = tokens::create(&db::open(&db_path).unwrap(), "WS-12").unwrap();
+        let token =
+            tokens::create(&db::open(&db_path).unwrap(), "WS-12", tokens::Scope::Own).unwrap();
         let settings = settings(&s3, expiry_secs);
         let url = rt.block_on(async {
             let backend = uploader_backend::backend(&settings, &db_path)
@@ -170,7 +171,8 @@ fn crc32c_b64(bytes: &[u8]) -> String {
 #[test]
 fn every_route_but_health_refuses_a_missing_wrong_or_revoked_token() {
     let h = Harness::start();
-    let revoked = tokens::create(&db::open(&h.db_path).unwrap(), "WS-old").unwrap();
+    let revoked =
+        tokens::create(&db::open(&h.db_path).unwrap(), "WS-old", tokens::Scope::Own).unwrap();
     tokens::revoke(&db::open(&h.db_path).unwrap(), "WS-old").unwrap();
     let wrong = format!("cu_{}", "0".repeat(64));
     let posts = [
@@ -465,6 +467,7 @@ fn the_apps_transport_signs_a_burst_in_batches_and_a_bad_file_fails_alone() {
                     body: body.into(),
                     // One file the backend will not sign.
                     content_type: if i == 7 { "text/html" } else { "image/jpeg" }.into(),
+                    object_id: uploader_core::transport::new_object_id(),
                 };
                 (i, transport.put_object(object).await)
             });
@@ -572,7 +575,9 @@ fn the_monitoring_query_runs_unchanged_and_agrees_with_the_stats_endpoint() {
         "UPDATE s3_deletion_queue SET attempts = 1 WHERE id = '{}';
          UPDATE s3_deletion_queue SET attempts = 2 WHERE id = '{}';
          UPDATE s3_deletion_queue SET attempts = max_attempts, last_error = 'AccessDenied' WHERE id = '{}';
-         INSERT INTO s3_deletion_history SELECT id, s3_key, reason, workstation, requested_at, attempts,
+         INSERT INTO s3_deletion_history (id, s3_key, reason, workstation, requested_at, attempts,
+                max_attempts, last_error, created_at, processed_at)
+         SELECT id, s3_key, reason, workstation, requested_at, attempts,
                 max_attempts, last_error, created_at, 1 FROM s3_deletion_queue WHERE id = '{}';
          DELETE FROM s3_deletion_queue WHERE id = '{}';",
         uuid(0),
@@ -599,4 +604,120 @@ fn the_monitoring_query_runs_unchanged_and_agrees_with_the_stats_endpoint() {
         (stats["dead"].as_u64(), stats["processed"].as_u64()),
         (Some(1), Some(1))
     );
+}
+
+/// What a token may do to another workstation's object, by scope: `(action, path)` asked
+/// of each token, and whether it goes through.
+#[test]
+fn another_workstations_default_token_is_refused_and_the_owner_and_a_wide_token_are_not() {
+    let h = Harness::start();
+    let conn = db::open(&h.db_path).unwrap();
+    let other = tokens::create(&conn, "WS-other", tokens::Scope::Own).unwrap();
+    let admin = tokens::create(&conn, "admin", tokens::Scope::Any).unwrap();
+    // WS-12 stores and registers a photo, and starts a multipart upload of another.
+    let bytes = b"WS-12's photo".to_vec();
+    let (_, presigned) = h.post(
+        "/v1/uploads/presign",
+        &json!({"files": [file("OWN/a.jpg", &bytes)]}),
+    );
+    assert_eq!(h.send_signed(&presigned["uploads"][0], &bytes).0, 200);
+    let register = json!({"path": "OWN/a.jpg", "size": bytes.len(), "sha256": sha256_hex(&bytes)});
+    assert_eq!(h.post("/v1/uploads/complete", &register).0, 200);
+    let big = json!({"path": "OWN/big.jpg", "content_type": "image/jpeg", "size": 1, "sha256": sha256_hex(b"x")});
+    let (status, created) = h.post("/v1/uploads/multipart", &big);
+    assert_eq!(status, 200, "{created}");
+    let upload_id = created["upload_id"].as_str().unwrap().to_string();
+
+    let mut n = 0;
+    let mut act = |token: &str, action: &str| -> (u16, Option<String>) {
+        n += 1;
+        let (status, body) = match action {
+            "overwrite" => h.post_as(
+                Some(token),
+                "/v1/uploads/presign",
+                &json!({"files": [file("OWN/a.jpg", b"someone else's")]}),
+            ),
+            "start another upload" => h.post_as(Some(token), "/v1/uploads/multipart", &big),
+            "continue the upload" => h.post_as(
+                Some(token),
+                "/v1/uploads/multipart/sign",
+                &json!({"path": "OWN/big.jpg", "upload_id": upload_id,
+                        "parts": [{"part_number": 1, "size": 1, "crc32c": crc32c_b64(b"x")}]}),
+            ),
+            "see the upload" => {
+                let (status, body) =
+                    h.get_as(Some(token), "/v1/uploads/multipart?path=OWN/big.jpg");
+                let seen = body["upload_ids"]
+                    .as_array()
+                    .is_some_and(|ids| !ids.is_empty());
+                (
+                    if seen { status } else { 403 },
+                    json!({"code": "not_owner"}),
+                )
+            }
+            "delete" => {
+                let (status, body) = h.post_as(
+                    Some(token),
+                    "/v1/deletions",
+                    &json!({"deletions": [deletion(&uuid(n), "OWN/a.jpg")]}),
+                );
+                match body["refused"].as_array().and_then(|r| r.first()) {
+                    Some(refused) => (403, json!({"code": refused["code"]})),
+                    None => (status, body),
+                }
+            }
+            "abort" => h.post_as(
+                Some(token),
+                "/v1/uploads/multipart/abort",
+                &json!({"path": "OWN/big.jpg", "upload_id": upload_id}),
+            ),
+            other => panic!("no action {other}"),
+        };
+        (status, body["code"].as_str().map(str::to_string))
+    };
+    let actions = [
+        "overwrite",
+        "start another upload",
+        "continue the upload",
+        "see the upload",
+        "delete",
+        "abort",
+    ];
+    for action in actions {
+        let (status, code) = act(&other, action);
+        assert_eq!(
+            (status, code.as_deref()),
+            (403, Some("not_owner")),
+            "WS-other may not {action}"
+        );
+    }
+    for (who, token) in [
+        ("the owner", h.token.clone()),
+        ("a token of scope any", admin),
+    ] {
+        for action in actions {
+            let (status, code) = act(&token, action);
+            assert!(
+                (200..300).contains(&status),
+                "{who} may {action}: {status} {code:?}"
+            );
+        }
+    }
+    // The refusals left everything as it was; who did what is on record.
+    let signed_by: Vec<String> = conn
+        .prepare("SELECT DISTINCT workstation FROM signings ORDER BY workstation")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(signed_by, ["WS-12", "admin"]);
+    let deleted_by: Vec<String> = conn
+        .prepare("SELECT workstation FROM s3_deletion_queue ORDER BY workstation")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(deleted_by, ["WS-12", "admin"]);
 }

@@ -27,6 +27,7 @@ struct SendReport {
     sent: usize,
     retried: usize,
     dead: usize,
+    superseded: usize,
     offline: bool,
     error: Option<String>,
     unsupported: Option<String>,
@@ -38,6 +39,7 @@ impl From<&Flushed> for SendReport {
             sent: f.sent,
             retried: f.retried,
             dead: f.dead,
+            superseded: f.superseded,
             offline: f.offline,
             error: f.error.clone(),
             unsupported: f.unsupported.clone(),
@@ -124,6 +126,13 @@ fn print_flushed(uploader: &Uploader, sent: &Flushed) {
             sent.dead
         );
     }
+    if sent.superseded > 0 {
+        println!(
+            "{} not deleted: their keys were uploaded again after the deletion was asked for \
+             (see `uploader outbox list --state superseded`)",
+            sent.superseded
+        );
+    }
     if sent.offline {
         println!(
             "{} could not be reached; the rest wait in the outbox and are sent later (`uploader outbox sync`, or the app)",
@@ -148,17 +157,21 @@ pub async fn outbox(
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            println!("{:<36} {:<8} {:>8}  key", "id", "state", "attempts");
+            println!("{:<36} {:<10} {:>8}  key", "id", "state", "attempts");
             for r in &rows {
                 println!(
-                    "{:<36} {:<8} {:>8}  {}",
+                    "{:<36} {:<10} {:>8}  {}",
                     r.id,
                     r.state,
                     format!("{}/{}", r.attempts, r.max_attempts),
                     r.key
                 );
+                let label = match r.state {
+                    OutboxState::Superseded => "why",
+                    _ => "last error",
+                };
                 if let Some(error) = &r.last_error {
-                    println!("{:<36} last error: {error}", "");
+                    println!("{:<36} {label}: {error}", "");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -211,12 +224,13 @@ async fn stats(config: Config, store: &Store, json: bool) -> anyhow::Result<Exit
     }
     let l = &stats.local;
     println!(
-        "this workstation: {} waiting to be sent ({} pending, {} sending), {} handed to the backend, {} done, {} out of attempts",
+        "this workstation: {} waiting to be sent ({} pending, {} sending), {} handed to the backend, {} done, {} superseded by a later upload, {} out of attempts",
         l.backlog(),
         l.pending,
         l.sending,
         l.synced,
         l.done,
+        l.superseded,
         l.dead
     );
     if let Some(u) = &stats.upstream {

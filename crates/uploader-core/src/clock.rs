@@ -10,6 +10,12 @@ pub trait Clock: Send + Sync {
     fn now_ms(&self) -> Millis;
 }
 
+/// An instant as people read it in messages: `Sun, 06 Dec 2026 03:12:00 GMT`.
+pub fn format_utc(at: Millis) -> String {
+    let at = UNIX_EPOCH + std::time::Duration::from_millis(at.max(0) as u64);
+    httpdate::fmt_http_date(at)
+}
+
 /// The wall clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;

@@ -302,8 +302,6 @@ mod tests {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use bytes::Bytes;
-
     use super::*;
     use crate::queue::{Backoff, JobState};
     use crate::transport::{
@@ -319,7 +317,7 @@ mod tests {
         fail_next: AtomicUsize,
         down: AtomicBool,
         puts: Mutex<Vec<PutObject>>,
-        objects: Mutex<HashMap<String, Bytes>>,
+        objects: Mutex<HashMap<String, PutObject>>,
         requests: AtomicUsize,
         /// Each PUT takes this long, so that requests overlap.
         put_delay: Option<Duration>,
@@ -366,7 +364,7 @@ mod tests {
                 self.objects
                     .lock()
                     .unwrap()
-                    .insert(object.key.clone(), object.body.clone());
+                    .insert(object.key.clone(), object.clone());
                 self.puts.lock().unwrap().push(object);
                 Ok(None)
             })
@@ -378,16 +376,20 @@ mod tests {
         ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>> {
             Box::pin(async move {
                 self.answer(key)?;
-                Ok(self.objects.lock().unwrap().get(key).map(|b| ObjectInfo {
-                    size: b.len() as u64,
-                    sha256: None,
+                Ok(self.objects.lock().unwrap().get(key).map(|o| ObjectInfo {
+                    size: o.body.len() as u64,
+                    sha256: Some(o.sha256.clone()),
                     etag: None,
+                    object_id: Some(o.object_id.clone()),
+                    version_id: None,
+                    last_modified_ms: None,
                 }))
             })
         }
 
         fn create_multipart<'a>(
             &'a self,
+            _: &'a str,
             _: &'a str,
             _: &'a str,
             _: &'a str,

@@ -14,6 +14,7 @@ fn object(key: &str) -> PutObject {
         sha256: format!("{:x}", sha2::Sha256::digest(&body)),
         body,
         content_type: "image/jpeg".into(),
+        object_id: uploader_core::transport::new_object_id(),
     }
 }
 
@@ -108,7 +109,7 @@ async fn starting_a_multipart_upload_is_sent_once_so_a_lost_answer_leaves_one_to
         let proxy = FaultProxy::start(upstream, faults).await.unwrap();
         let before = proxy.requests();
         let lost = via(&server, &proxy.endpoint(), 0, true)
-            .create_multipart(key, "image/jpeg", &"0".repeat(64))
+            .create_multipart(key, "image/jpeg", &"0".repeat(64), &"1".repeat(32))
             .await
             .expect_err("every answer is lost");
         assert_eq!(lost.kind, ErrorKind::Network, "{lost}");

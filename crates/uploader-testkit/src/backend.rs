@@ -27,6 +27,19 @@ pub struct Registered {
 }
 
 impl BackendServer {
+    /// A new token for workstation `name` (`extra`: more arguments of `token create`, such
+    /// as `--scope any`), as `uploader`'s environment for this backend.
+    pub fn workstation(&self, name: &str, extra: &[&str]) -> Vec<(&'static str, String)> {
+        vec![
+            ("CATALOG_UPLOADER_MODE", "backend".to_string()),
+            ("CATALOG_UPLOADER_BACKEND_URL", self.url.clone()),
+            (
+                "CATALOG_UPLOADER_BACKEND_TOKEN",
+                create_token(&self.database(), name, extra),
+            ),
+        ]
+    }
+
     /// Signs for `s3` with its keys, under `products/`, URLs valid 15 minutes.
     pub fn start(s3: &S3Server) -> BackendServer {
         Self::start_with(s3, &s3.endpoint, &[])
@@ -38,20 +51,7 @@ impl BackendServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = dir.path().join("backend.sqlite3");
         let bin = bins::binary("uploader-backend", "uploader-backend");
-        let token = Command::new(&bin)
-            .env_clear()
-            .arg("--database")
-            .arg(&database)
-            .args(["token", "create", "--name", "test-workstation"])
-            .current_dir(dir.path())
-            .output()
-            .expect("run uploader-backend token create");
-        assert!(
-            token.status.success(),
-            "token create failed: {}",
-            String::from_utf8_lossy(&token.stderr)
-        );
-        let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+        let token = create_token(&database, "test-workstation", &[]);
 
         let port = free_ports(1).expect("a free port")[0];
         let log = std::fs::File::create(dir.path().join("backend.log")).expect("log file");
@@ -132,6 +132,24 @@ impl BackendServer {
             ("CATALOG_UPLOADER_BACKEND_TOKEN", self.token.clone()),
         ]
     }
+}
+
+/// `uploader-backend token create --name NAME EXTRA…` on `database`: the token it prints.
+fn create_token(database: &std::path::Path, name: &str, extra: &[&str]) -> String {
+    let out = Command::new(bins::binary("uploader-backend", "uploader-backend"))
+        .env_clear()
+        .arg("--database")
+        .arg(database)
+        .args(["token", "create", "--name", name])
+        .args(extra)
+        .output()
+        .expect("run uploader-backend token create");
+    assert!(
+        out.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A deletion worker (`uploader-backend worker`) on the backend's database. Dropping it

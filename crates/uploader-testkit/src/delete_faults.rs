@@ -57,6 +57,7 @@ struct Shared {
     /// `host:port` of the server.
     upstream: String,
     rules: Mutex<Rules>,
+    effects: Mutex<Vec<SideEffect>>,
     delete_requests: AtomicU64,
     max_keys: AtomicUsize,
     keys_requested: AtomicU64,
@@ -89,7 +90,45 @@ impl Rules {
     }
 }
 
+/// A request that changes what a key holds, as the proxy saw it go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideEffect {
+    pub kind: Effect,
+    /// The object key (path-style: the path after the bucket), unescaped.
+    pub key: String,
+    /// The server's answer: 2xx means it happened.
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// A whole object written: a PUT (not a part, not a copy) or a completed multipart upload.
+    Write,
+    /// A key deleted: a DELETE of the object or one key of a `DeleteObjects` request.
+    Delete,
+}
+
+impl SideEffect {
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 impl DeleteFaults {
+    /// Every write and delete of a key that went through, in order: what a test counts to
+    /// tell "sent once" from "sent twice" or "never", which the bucket's contents cannot.
+    pub fn side_effects(&self) -> Vec<SideEffect> {
+        lock(&self.shared.effects).clone()
+    }
+
+    /// How many `kind` requests of `key` succeeded.
+    pub fn succeeded(&self, kind: Effect, key: &str) -> usize {
+        lock(&self.shared.effects)
+            .iter()
+            .filter(|e| e.kind == kind && e.key == key && e.succeeded())
+            .count()
+    }
+
     /// Listens on a free loopback port and forwards every request to `upstream_endpoint`, a
     /// plain-HTTP URL such as `http://127.0.0.1:8333` (`S3Server::endpoint`).
     pub async fn start(upstream_endpoint: &str) -> io::Result<DeleteFaults> {
@@ -105,6 +144,7 @@ impl DeleteFaults {
         let shared = Arc::new(Shared {
             upstream,
             rules: Mutex::new(Rules::default()),
+            effects: Mutex::new(Vec::new()),
             delete_requests: AtomicU64::new(0),
             max_keys: AtomicUsize::new(0),
             keys_requested: AtomicU64::new(0),
@@ -125,7 +165,10 @@ impl DeleteFaults {
 
     /// The next `times` `DeleteObjects` requests that name `key` (`None`: all of them) report
     /// `<Error><Key>key</Key><Code>code</Code><Message>injected fault</Message></Error>` for it,
-    /// and no `<Deleted>` entry. The server still deletes the key (see the type's doc).
+    /// and no `<Deleted>` entry. The server still deletes the key (see the type's doc), but
+    /// while the rule lasts a `HEAD` of the key is answered `200` (an empty object, stored at
+    /// no known time), as S3 would after a real failure: a client that checks what the key
+    /// holds before it deletes again sees it still there.
     ///
     /// A time is used up only by a request whose answer was rewritten (the server answered
     /// 200 with a `DeleteResult`), not by one answered by `fail_requests`. Replaces any earlier
@@ -244,14 +287,76 @@ async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ProxyBo
     if is_delete_objects(&parts) {
         return delete_objects(shared, parts, body).await;
     }
+    if parts.method == Method::HEAD
+        && let Some((_, key)) = parts.uri.path().trim_start_matches('/').split_once('/')
+        && lock(&shared.rules).keys.contains_key(&percent_decode(key))
+    {
+        let mut still_there = Response::new(Either::Right(Full::new(Bytes::new())));
+        still_there
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+        return still_there;
+    }
+    let effect = side_effect(&parts);
     match forward(shared, parts, Either::Left(body)).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
+            if let Some((kind, key)) = effect {
+                let status = parts.status.as_u16();
+                lock(&shared.effects).push(SideEffect { kind, key, status });
+            }
             Response::from_parts(parts, Either::Left(body))
         }
         Err(e) => plain(StatusCode::BAD_GATEWAY, e),
     }
+}
+
+/// The write or delete a request makes, and of which key: `PUT /bucket/key` (not a part or a
+/// copy), `POST /bucket/key?uploadId=` (completing an upload), `DELETE /bucket/key` (not an
+/// abort).
+fn side_effect(parts: &Parts) -> Option<(Effect, String)> {
+    let query: Vec<&str> = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .map(|pair| pair.split('=').next().unwrap_or(""))
+        .collect();
+    let has = |name: &str| query.contains(&name);
+    let kind = match parts.method {
+        Method::PUT if !has("partNumber") && !parts.headers.contains_key("x-amz-copy-source") => {
+            Effect::Write
+        }
+        Method::POST if has("uploadId") => Effect::Write,
+        Method::DELETE if !has("uploadId") => Effect::Delete,
+        _ => return None,
+    };
+    let (_, key) = parts.uri.path().trim_start_matches('/').split_once('/')?;
+    Some((kind, percent_decode(key)))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `POST` with a `delete` query parameter (`?delete` or `?delete=`).
@@ -290,6 +395,19 @@ async fn delete_objects(shared: &Shared, parts: Parts, body: Incoming) -> Respon
         Ok(response) => response,
         Err(e) => return plain(StatusCode::BAD_GATEWAY, e),
     };
+    {
+        // The server's own report decides which keys it deleted; recorded before any rule
+        // falsifies it. A quiet answer lists only failures.
+        let status = response.status().as_u16();
+        let mut effects = lock(&shared.effects);
+        for key in &keys {
+            effects.push(SideEffect {
+                kind: Effect::Delete,
+                key: key.clone(),
+                status,
+            });
+        }
+    }
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     let encoded = parts

@@ -37,7 +37,7 @@ pub async fn queue(
     }
     let receipt = accept(
         &mut *backend.db()?,
-        &caller.name,
+        &caller,
         &backend.prefix,
         &batch,
         backend.deletion_max_attempts,

@@ -121,6 +121,7 @@ impl Backend {
 pub struct Caller {
     pub token_id: i64,
     pub name: String,
+    pub scope: crate::tokens::Scope,
 }
 
 /// JSON in, with parse errors and oversize bodies answered as `{code, message}`.
@@ -210,14 +211,35 @@ async fn authenticate(
             ApiError::unauthorized("no workstation token: send `Authorization: Bearer <token>`")
         })?;
     let found = crate::tokens::verify(&*backend.db()?, token)?;
-    let (token_id, name) = found.ok_or_else(|| {
+    let (token_id, name, scope) = found.ok_or_else(|| {
         ApiError::unauthorized("this workstation token is unknown or was revoked")
     })?;
-    request.extensions_mut().insert(Caller { token_id, name });
+    request.extensions_mut().insert(Caller {
+        token_id,
+        name,
+        scope,
+    });
     Ok(next.run(request).await)
 }
 
 pub use crate::db::epoch_ms;
+
+/// An upload id (`object-id`): 32 lowercase hex characters, or a 400 naming the field.
+pub fn check_object_id(field: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(v)
+            if v.len() != 32
+                || !v
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Err(ApiError::bad_request(format!(
+                "`{field}` must be 32 lowercase hex characters"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// A lowercase hex SHA-256, or a 400 naming the field.
 pub fn check_sha256(field: &str, value: &str) -> Result<(), ApiError> {

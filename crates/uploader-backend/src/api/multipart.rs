@@ -13,8 +13,9 @@ use uploader_api::{
 use uploader_core::transport::{CompletedPart, Transport};
 
 use super::presign::signed_request;
-use super::{ApiError, Body, Caller, Params, Shared, check_sha256};
+use super::{ApiError, Body, Caller, Params, Shared, check_object_id, check_sha256};
 use crate::keys::object_key;
+use crate::ownership::{self, Act};
 
 /// S3's limits on parts.
 const MAX_PART_NUMBER: u32 = 10_000;
@@ -25,6 +26,21 @@ fn check_upload_id(id: &str) -> Result<(), ApiError> {
         return Err(ApiError::bad_request("`upload_id` is empty or malformed"));
     }
     Ok(())
+}
+
+/// The key of an upload a request names, once its path and id check out and the caller may
+/// `act` on it (it started it, or its scope is `any`).
+fn held_upload(
+    backend: &Shared,
+    caller: &Caller,
+    path: &str,
+    upload_id: &str,
+    act: Act,
+) -> Result<String, ApiError> {
+    let key = object_key(&backend.prefix, path)?;
+    check_upload_id(upload_id)?;
+    ownership::check_upload(&*backend.db()?, caller, &key, upload_id, act)?;
+    Ok(key)
 }
 
 fn check_part_number(part: u32) -> Result<(), ApiError> {
@@ -61,15 +77,31 @@ fn check_crc32c(part: u32, value: &str) -> Result<(), ApiError> {
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn create(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Body(request): Body<FileToSign>,
 ) -> Result<Json<CreateMultipartResponse>, ApiError> {
     let key = object_key(&backend.prefix, &request.path)?;
+    ownership::check(&*backend.db()?, &caller, &key, Act::Overwrite)?;
     backend.check_content_type(&request.content_type)?;
     check_sha256("sha256", &request.sha256)?;
+    check_object_id("object_id", request.object_id.as_deref())?;
+    // A client that sends no upload id still gets one, so every object has one.
+    let object_id = request
+        .object_id
+        .unwrap_or_else(uploader_core::transport::new_object_id);
     let upload_id = backend
         .s3
-        .create_multipart(&key, &request.content_type, &request.sha256)
+        .create_multipart(&key, &request.content_type, &request.sha256, &object_id)
         .await?;
+    ownership::record_signing(
+        &*backend.db()?,
+        &caller,
+        &key,
+        "multipart",
+        Some(&object_id),
+        Some(&upload_id),
+    )?;
+    eprintln!("started a multipart upload of {key} for {}", caller.name);
     Ok(Json(CreateMultipartResponse { key, upload_id }))
 }
 
@@ -80,10 +112,18 @@ pub async fn create(
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn open_uploads(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Params(query): Params<ObjectQuery>,
 ) -> Result<Json<OpenUploadsResponse>, ApiError> {
     let key = object_key(&backend.prefix, &query.path)?;
-    let upload_ids = backend.s3.list_multipart_uploads(&key).await?;
+    let all = backend.s3.list_multipart_uploads(&key).await?;
+    // Only the caller's own: a workstation adopting an upload must never take another's.
+    let upload_ids = {
+        let db = backend.db()?;
+        all.into_iter()
+            .filter(|id| ownership::sees_upload(&db, &caller, &key, id))
+            .collect()
+    };
     Ok(Json(OpenUploadsResponse { key, upload_ids }))
 }
 
@@ -99,8 +139,13 @@ pub async fn sign(
     Extension(caller): Extension<Caller>,
     Body(request): Body<SignPartsRequest>,
 ) -> Result<Json<SignPartsResponse>, ApiError> {
-    let key = object_key(&backend.prefix, &request.path)?;
-    check_upload_id(&request.upload_id)?;
+    let key = held_upload(
+        &backend,
+        &caller,
+        &request.path,
+        &request.upload_id,
+        Act::Continue,
+    )?;
     backend.check_batch("parts", request.parts.len())?;
     for part in &request.parts {
         if !(1..=MAX_PART_NUMBER).contains(&part.part_number) || part.size > MAX_PART_SIZE {
@@ -146,10 +191,16 @@ pub async fn sign(
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn parts(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Body(request): Body<ListPartsRequest>,
 ) -> Result<Json<ListPartsResponse>, ApiError> {
-    let key = object_key(&backend.prefix, &request.path)?;
-    check_upload_id(&request.upload_id)?;
+    let key = held_upload(
+        &backend,
+        &caller,
+        &request.path,
+        &request.upload_id,
+        Act::Continue,
+    )?;
     let parts = backend.s3.list_parts(&key, &request.upload_id).await?;
     Ok(Json(ListPartsResponse {
         parts: parts
@@ -171,10 +222,16 @@ pub async fn parts(
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
 pub async fn complete(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Body(request): Body<CompleteMultipartRequest>,
 ) -> Result<Json<CompleteMultipartResponse>, ApiError> {
-    let key = object_key(&backend.prefix, &request.path)?;
-    check_upload_id(&request.upload_id)?;
+    let key = held_upload(
+        &backend,
+        &caller,
+        &request.path,
+        &request.upload_id,
+        Act::Overwrite,
+    )?;
     if request.parts.is_empty() || request.parts.len() > MAX_PART_NUMBER as usize {
         return Err(ApiError::bad_request("an upload has 1 to 10,000 parts"));
     }
@@ -202,13 +259,21 @@ pub async fn complete(
     request_body = AbortRequest,
     responses(
         (status = 204, description = "Aborted, or already gone"),
-        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
+        (status = 403, description = "The upload is another workstation's and the token's scope is `own`", body = uploader_api::ErrorBody)))]
 pub async fn abort(
     State(backend): State<Shared>,
+    Extension(caller): Extension<Caller>,
     Body(request): Body<AbortRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let key = object_key(&backend.prefix, &request.path)?;
-    check_upload_id(&request.upload_id)?;
+    let key = held_upload(
+        &backend,
+        &caller,
+        &request.path,
+        &request.upload_id,
+        Act::Abort,
+    )?;
     backend.s3.abort_multipart(&key, &request.upload_id).await?;
+    eprintln!("aborted an upload of {key} for {}", caller.name);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,7 +27,10 @@ pub async fn object(
         exists: found.is_some(),
         size: found.as_ref().map(|o| o.size),
         sha256: found.as_ref().and_then(|o| o.sha256.clone()),
-        etag: found.and_then(|o| o.etag),
+        etag: found.as_ref().and_then(|o| o.etag.clone()),
+        object_id: found.as_ref().and_then(|o| o.object_id.clone()),
+        version_id: found.as_ref().and_then(|o| o.version_id.clone()),
+        last_modified_ms: found.and_then(|o| o.last_modified_ms),
         key,
     }))
 }

@@ -6,8 +6,9 @@ use axum::{Extension, Json};
 use uploader_api::{PresignRequest, PresignResponse, SignedRequest, SignedUpload};
 use uploader_core::transport::{PresignPut, Presigned};
 
-use super::{ApiError, Body, Caller, Shared, check_sha256, epoch_ms};
+use super::{ApiError, Body, Caller, Shared, check_object_id, check_sha256, epoch_ms};
 use crate::keys::object_key;
+use crate::ownership::{self, Act};
 
 /// S3's limit for one PUT; larger files go up in parts.
 pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
@@ -28,6 +29,7 @@ pub fn signed_request(signed: Presigned) -> SignedRequest {
         (status = 200, description = "Every file signed", body = PresignResponse),
         (status = 400, description = "A path, checksum or type was refused; nothing was signed", body = uploader_api::ErrorBody),
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
+        (status = 403, description = "A key holds another workstation's photo and the token's scope is `own`; nothing was signed", body = uploader_api::ErrorBody),
         (status = 413, description = "Too many files or too large a body", body = uploader_api::ErrorBody)))]
 pub async fn presign(
     State(backend): State<Shared>,
@@ -40,6 +42,7 @@ pub async fn presign(
         keys.push(object_key(&backend.prefix, &file.path)?);
         backend.check_content_type(&file.content_type)?;
         check_sha256("sha256", &file.sha256)?;
+        check_object_id("object_id", file.object_id.as_deref())?;
         if file.size > MAX_SINGLE_PUT {
             return Err(ApiError::bad_request(format!(
                 "`{}` is {} bytes: over 5 GiB goes up in parts (/v1/uploads/multipart)",
@@ -47,23 +50,45 @@ pub async fn presign(
             )));
         }
     }
+    {
+        let db = backend.db()?;
+        for key in &keys {
+            ownership::check(&db, &caller, key, Act::Overwrite)?;
+        }
+    }
     let expiry = backend.expiry_now().await?;
     let mut uploads = Vec::with_capacity(keys.len());
+    let mut signed_ids = Vec::with_capacity(keys.len());
     for (file, key) in request.files.into_iter().zip(keys) {
         let put = PresignPut {
             key: &key,
             content_type: &file.content_type,
             sha256: &file.sha256,
             size: file.size,
+            object_id: file.object_id.as_deref(),
         };
         let signed = backend.s3.presign_put(&put, expiry).await?;
+        signed_ids.push(file.object_id.clone());
         uploads.push(SignedUpload {
             path: file.path,
             key,
             request: signed_request(signed),
         });
     }
-    // The audit trail: who had how many uploads signed (never the URLs).
+    // The audit trail: who had which keys signed (never the URLs).
+    {
+        let db = backend.db()?;
+        for (upload, object_id) in uploads.iter().zip(&signed_ids) {
+            ownership::record_signing(
+                &db,
+                &caller,
+                &upload.key,
+                "put",
+                object_id.as_deref(),
+                None,
+            )?;
+        }
+    }
     eprintln!("signed {} uploads for {}", uploads.len(), caller.name);
     Ok(Json(PresignResponse { uploads }))
 }

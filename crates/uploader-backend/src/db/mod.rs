@@ -8,6 +8,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_backend.sql"),
     include_str!("migrations/0002_deletions.sql"),
+    include_str!("migrations/0003_objects.sql"),
 ];
 
 /// Opens (creating if needed) and migrates the database at `path`.
@@ -70,6 +71,7 @@ mod tests {
                 "deletion_workers",
                 "s3_deletion_history",
                 "s3_deletion_queue",
+                "signings",
                 "tokens",
                 "uploads"
             ]

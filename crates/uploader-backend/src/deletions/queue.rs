@@ -17,7 +17,7 @@ pub const MONITORING_QUERY: &str = "SELECT COUNT(*) as backlog, AVG(attempts) as
 /// processed) is accepted again without change; one reused for another key is refused.
 pub fn accept(
     conn: &mut Connection,
-    workstation: &str,
+    caller: &crate::api::Caller,
     prefix: &str,
     batch: &DeletionBatch,
     max_attempts: u32,
@@ -38,6 +38,21 @@ pub fn accept(
             receipt.refused.push(refuse(
                 code::BAD_REQUEST,
                 "`id` must be a UUID (36 characters)".into(),
+            ));
+            continue;
+        }
+        let malformed = |v: &Option<String>, len: usize| {
+            v.as_ref().is_some_and(|v| {
+                v.len() != len
+                    || !v
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+        };
+        if malformed(&d.object_id, 32) || malformed(&d.sha256, 64) {
+            receipt.refused.push(refuse(
+                code::BAD_REQUEST,
+                "`object_id` must be 32 and `sha256` 64 lowercase hex characters".into(),
             ));
             continue;
         }
@@ -65,18 +80,29 @@ pub fn accept(
                 format!("id {} was already used for another key", d.id),
             )),
             None => {
+                // Checked for new ids only: an id accepted before stays accepted, whoever
+                // uploads the key since (the worker then finds the deletion superseded).
+                if let Some(why) =
+                    crate::ownership::deletion_refusal(&tx, caller, &key, d.object_id.as_deref())?
+                {
+                    receipt.refused.push(refuse(code::NOT_OWNER, why));
+                    continue;
+                }
                 tx.execute(
                     "INSERT INTO s3_deletion_queue
-                         (id, s3_key, reason, workstation, requested_at, max_attempts, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                         (id, s3_key, reason, workstation, requested_at, max_attempts, created_at,
+                          object_id, sha256)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         d.id,
                         key,
                         d.reason.chars().take(200).collect::<String>(),
-                        workstation,
+                        caller.name,
                         d.requested_at_ms,
                         max_attempts,
-                        now
+                        now,
+                        d.object_id,
+                        d.sha256
                     ],
                 )?;
                 receipt.accepted.push(d.id.clone());
@@ -136,6 +162,31 @@ pub fn retry_dead(conn: &mut Connection, ids: &[String], now: Millis) -> rusqlit
     Ok(n)
 }
 
+/// Moves a processed row that `owner` holds into the history, with how it ended; returns how
+/// many rows moved (0 or 1).
+fn to_history(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    owner: &str,
+    now: Millis,
+    outcome: &str,
+    why: Option<&str>,
+) -> rusqlite::Result<usize> {
+    let moved = tx.execute(
+        "INSERT INTO s3_deletion_history
+             (id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
+              last_error, created_at, processed_at, object_id, sha256, outcome)
+         SELECT id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
+                COALESCE(?5, last_error), created_at, ?3, object_id, sha256, ?4
+         FROM s3_deletion_queue WHERE id = ?1 AND lease_owner = ?2",
+        params![id, owner, now, outcome, why],
+    )?;
+    if moved > 0 {
+        tx.execute("DELETE FROM s3_deletion_queue WHERE id = ?1", [id])?;
+    }
+    Ok(moved)
+}
+
 /// The queue as the drain sees it, on a connection of its own.
 pub struct DeletionQueue {
     conn: Mutex<Connection>,
@@ -172,30 +223,11 @@ impl DeletionStore for DeletionQueue {
              ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at",
             params![owner, self.started_at, now],
         )?;
-        // A key uploaded again after its deletion was accepted is not deleted: that would
-        // delete the new photo. Such rows are recorded as processed, and why.
-        let superseded = "EXISTS (SELECT 1 FROM uploads u
-                                  WHERE u.key = q.s3_key AND u.registered_at_ms > q.created_at)";
-        tx.execute(
-            &format!(
-                "INSERT INTO s3_deletion_history
-                     (id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
-                      last_error, created_at, processed_at)
-                 SELECT id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
-                        'not deleted: uploaded again after the deletion was requested', created_at, ?1
-                 FROM s3_deletion_queue q WHERE lease_owner IS NULL AND {superseded}"
-            ),
-            [now],
-        )?;
-        tx.execute(
-            &format!(
-                "DELETE FROM s3_deletion_queue AS q WHERE lease_owner IS NULL AND {superseded}"
-            ),
-            [],
-        )?;
         let due: Vec<DueDeletion> = tx
             .prepare_cached(
-                "SELECT id, s3_key, attempts, max_attempts FROM s3_deletion_queue
+                "SELECT id, s3_key, attempts, max_attempts, object_id, sha256,
+                        COALESCE(requested_at, created_at)
+                 FROM s3_deletion_queue
                  WHERE attempts < max_attempts
                    AND ((lease_owner IS NULL AND next_attempt_at <= ?1) OR lease_expires_at <= ?1)
                  ORDER BY created_at, id LIMIT ?2",
@@ -226,25 +258,22 @@ impl DeletionStore for DeletionQueue {
         for (id, outcome) in settled {
             changed += match outcome {
                 Settlement::Deleted => {
-                    let moved = tx.execute(
-                        "INSERT INTO s3_deletion_history
-                             (id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
-                              last_error, created_at, processed_at)
-                         SELECT id, s3_key, reason, workstation, requested_at, attempts, max_attempts,
-                                last_error, created_at, ?3
-                         FROM s3_deletion_queue WHERE id = ?1 AND lease_owner = ?2",
-                        params![id, owner, now],
+                    // The catalog forgets the object with it, if its record is of that very
+                    // object: a registration that landed meanwhile stays.
+                    tx.execute(
+                        "DELETE FROM uploads WHERE key = (SELECT s3_key FROM s3_deletion_queue q
+                                                          WHERE q.id = ?1 AND q.lease_owner = ?2)
+                           AND (object_id IS (SELECT object_id FROM s3_deletion_queue WHERE id = ?1)
+                                OR ((SELECT object_id FROM s3_deletion_queue WHERE id = ?1) IS NULL
+                                    AND registered_at_ms <= (SELECT COALESCE(requested_at, created_at)
+                                                             FROM s3_deletion_queue WHERE id = ?1)))",
+                        params![id, owner],
                     )?;
-                    if moved > 0 {
-                        // The catalog forgets the object with it.
-                        tx.execute(
-                            "DELETE FROM uploads WHERE key =
-                                 (SELECT s3_key FROM s3_deletion_queue WHERE id = ?1)",
-                            [id],
-                        )?;
-                        tx.execute("DELETE FROM s3_deletion_queue WHERE id = ?1", [id])?;
-                    }
-                    moved
+                    to_history(&tx, id, owner, now, "deleted", None)?
+                }
+                Settlement::Superseded { reason } => {
+                    let why = format!("not deleted: {reason}");
+                    to_history(&tx, id, owner, now, "superseded", Some(&why))?
                 }
                 Settlement::Retry { error, at } => tx.execute(
                     "UPDATE s3_deletion_queue SET attempts = attempts + 1, last_error = ?3,

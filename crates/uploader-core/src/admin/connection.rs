@@ -140,11 +140,13 @@ impl Uploader {
             key: key.clone(),
             steps: Vec::new(),
         };
+        let object_id = crate::transport::new_object_id();
         let put = PutObject {
             key: key.clone(),
             body: body.clone(),
             content_type: "image/png".into(),
             sha256: crate::hash::sha256_hex(&body),
+            object_id: object_id.clone(),
         };
         let started = Instant::now();
         let outcome = self.transport.put_object(put).await.map(|_| ());
@@ -196,7 +198,7 @@ impl Uploader {
             }
             // The backend's deletion worker deletes it; the outbox hands it over.
             Deletions::Upstream(_) | Deletions::Unsupported(_) => {
-                match self.delete_keys(std::slice::from_ref(&key), "connection test") {
+                match self.delete_upload(&key, &object_id, "connection test") {
                     Ok(_) => (Ok(()), "queued for the deletion worker".into()),
                     Err(e) => (
                         Err(TransportError::new(ErrorKind::Permanent, e.to_string())),

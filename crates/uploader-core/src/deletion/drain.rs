@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{DeletionStore, DueDeletion, MAX_KEYS_PER_REQUEST, ObjectDeleter, Settlement};
+use futures_util::{StreamExt, stream};
+
+use super::{DeletionStore, DueDeletion, MAX_KEYS_PER_REQUEST, ObjectDeleter, Settlement, Verdict};
 use crate::clock::{Clock, Millis};
 use crate::queue::Backoff;
-use crate::transport::ErrorKind;
+use crate::transport::{BoxFuture, ErrorKind, ObjectInfo, TransportError, TransportResult};
 
 /// How a drain runs; tests shorten the timings.
 #[derive(Debug, Clone)]
@@ -85,14 +87,25 @@ pub struct DrainReport {
     pub deleted: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Not sent: the key held a later upload than the one meant.
+    pub superseded: usize,
     /// The server could not be reached: the rows were given back, no attempt counted.
     pub offline: bool,
     /// Why the whole request failed, if it did.
     pub error: Option<String>,
 }
 
-/// One round: up to `settings.batch` due rows, one DeleteObjects request, every row settled
-/// in one transaction. A key S3 reports as missing counts as deleted.
+/// HEADs at once while checking a round's keys.
+const CHECKS_AT_ONCE: usize = 16;
+
+/// Keys that failed, with the kind of failure and what to tell a person.
+type Failed = HashMap<String, (ErrorKind, String)>;
+
+/// One round: up to `settings.batch` due rows; each key is checked (HEAD) immediately before
+/// it is deleted, so a key that now holds a later upload than the one meant is left alone
+/// and its row superseded; the rest go in one DeleteObjects request (split if S3 refuses the
+/// request as a whole), and every row is settled in one transaction. A key S3 reports as
+/// missing counts as deleted.
 pub async fn drain_once(
     store: &dyn DeletionStore,
     deleter: &dyn ObjectDeleter,
@@ -107,45 +120,82 @@ pub async fn drain_once(
     if rows.is_empty() {
         return Ok(report);
     }
-    // Two rows may name one key: it is sent once.
+    let give_back = |report: &mut DrainReport, message: String| -> crate::Result<()> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        store.release(&settings.owner, &ids)?;
+        report.offline = true;
+        report.error = Some(message);
+        Ok(())
+    };
+    // What each key holds now; two rows may name one key: it is asked once.
     let mut keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
     keys.sort_unstable();
     keys.dedup();
-    let failed: HashMap<String, (ErrorKind, String)> = match deleter.delete_objects(&keys).await {
-        Ok(errors) => errors
-            .into_iter()
-            .filter(|e| !e.means_gone())
-            .map(|e| {
-                let kind = ErrorKind::of_service_error(&e.code, 0);
-                let text = format!("S3 did not delete `{}`: {} ({})", e.key, e.message, e.code);
-                (e.key, (kind, text))
-            })
-            .collect(),
-        Err(e) if e.kind == ErrorKind::Network => {
-            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-            store.release(&settings.owner, &ids)?;
-            report.offline = true;
-            report.error = Some(e.message);
-            return Ok(report);
+    let held: Vec<(String, TransportResult<Option<ObjectInfo>>)> = stream::iter(keys)
+        .map(|key| async move {
+            let found = deleter.head(&key).await;
+            (key, found)
+        })
+        .buffer_unordered(CHECKS_AT_ONCE)
+        .collect()
+        .await;
+    let mut holds: HashMap<String, Option<ObjectInfo>> = HashMap::new();
+    let mut failed: Failed = HashMap::new();
+    for (key, found) in held {
+        match found {
+            Ok(found) => {
+                holds.insert(key, found);
+            }
+            Err(e) if e.kind == ErrorKind::Network => {
+                give_back(&mut report, e.message)?;
+                return Ok(report);
+            }
+            Err(e) => {
+                let text = format!("could not check what `{key}` holds: {}", e.message);
+                failed.insert(key, (e.kind, text));
+            }
         }
-        Err(e) => {
-            report.error = Some(e.message.clone());
-            let text = format!("S3 refused the DeleteObjects request: {}", e.message);
-            keys.iter()
-                .map(|k| (k.clone(), (e.kind, text.clone())))
-                .collect()
+    }
+    let verdicts: Vec<Option<Verdict>> = rows
+        .iter()
+        .map(|row| {
+            holds
+                .get(&row.key)
+                .map(|found| row.meant.verdict(found.as_ref()))
+        })
+        .collect();
+    let mut to_delete: Vec<String> = rows
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| matches!(v, Some(Verdict::Meant)))
+        .map(|(row, _)| row.key.clone())
+        .collect();
+    to_delete.sort_unstable();
+    to_delete.dedup();
+    if !to_delete.is_empty() {
+        match delete_all(deleter, &to_delete).await {
+            Ok(refused) => failed.extend(refused),
+            Err(e) => {
+                give_back(&mut report, e.message)?;
+                return Ok(report);
+            }
         }
-    };
+    }
     let done_at = clock.now_ms();
     let settled: Vec<(String, Settlement)> = rows
         .into_iter()
-        .map(|row| {
-            let outcome = match failed.get(&row.key) {
-                None => {
+        .zip(verdicts)
+        .map(|(row, verdict)| {
+            let outcome = match (failed.get(&row.key), verdict) {
+                (_, Some(Verdict::Later(reason))) => {
+                    report.superseded += 1;
+                    Settlement::Superseded { reason }
+                }
+                (None, _) => {
                     report.deleted += 1;
                     Settlement::Deleted
                 }
-                Some((kind, error)) => {
+                (Some((kind, error)), _) => {
                     settings.failure(&row, *kind, error.clone(), done_at, &mut report)
                 }
             };
@@ -154,6 +204,59 @@ pub async fn drain_once(
         .collect();
     store.settle(&settings.owner, done_at, &settled)?;
     Ok(report)
+}
+
+/// Deletes `keys` and returns those S3 did not delete. A request S3 refuses as a whole (one
+/// bad key makes the XML invalid, say) is split in halves until the refusal names one key,
+/// so one key never costs the others an attempt. Errors only when S3 cannot be reached.
+fn delete_all<'a>(
+    deleter: &'a dyn ObjectDeleter,
+    keys: &'a [String],
+) -> BoxFuture<'a, TransportResult<Failed>> {
+    Box::pin(async move {
+        match deleter.delete_objects(keys).await {
+            Ok(errors) => Ok(errors
+                .into_iter()
+                .filter(|e| !e.means_gone())
+                .map(|e| {
+                    let kind = ErrorKind::of_service_error(&e.code, 0);
+                    let text = format!("S3 did not delete `{}`: {} ({})", e.key, e.message, e.code);
+                    (e.key, (kind, text))
+                })
+                .collect()),
+            Err(e) if e.kind == ErrorKind::Network => Err(e),
+            Err(e) if keys.len() > 1 && refuses_the_request(&e) => {
+                let (left, right) = keys.split_at(keys.len() / 2);
+                let mut failed = delete_all(deleter, left).await?;
+                failed.extend(delete_all(deleter, right).await?);
+                Ok(failed)
+            }
+            Err(e) => {
+                let text = match keys {
+                    [key] => format!("S3 refused to delete `{key}`: {}", e.message),
+                    _ => format!("S3 refused the DeleteObjects request: {}", e.message),
+                };
+                Ok(keys
+                    .iter()
+                    .map(|k| (k.clone(), (e.kind, text.clone())))
+                    .collect())
+            }
+        }
+    })
+}
+
+/// A refusal of the request's content (not of who sent it, nor a server in trouble): one of
+/// its keys may be the cause, so halves are worth trying.
+fn refuses_the_request(e: &TransportError) -> bool {
+    const NOT_THE_KEYS: [&str; 6] = [
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "NoSuchBucket",
+        "ExpiredToken",
+        "InvalidToken",
+    ];
+    e.kind == ErrorKind::Permanent && !e.code.as_deref().is_some_and(|c| NOT_THE_KEYS.contains(&c))
 }
 
 /// Drains until `stop` turns true, between rounds: a round in flight always finishes, so

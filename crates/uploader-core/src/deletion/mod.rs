@@ -13,7 +13,7 @@ pub use sync::{SYNC_BATCH, sync_once};
 pub use uploader_api::DeletionStats;
 
 use crate::clock::Millis;
-use crate::transport::{BoxFuture, TransportResult};
+use crate::transport::{BoxFuture, ObjectInfo, TransportResult};
 
 /// S3 deletes at most this many keys in one DeleteObjects request.
 pub const MAX_KEYS_PER_REQUEST: usize = 1000;
@@ -27,17 +27,90 @@ pub struct DueDeletion {
     /// Failed attempts so far.
     pub attempts: u32,
     pub max_attempts: u32,
+    /// Which object the person meant to delete.
+    pub meant: Meant,
 }
 
 impl DueDeletion {
-    /// A row selected as `id, key, attempts, max_attempts`, as every store's claim selects it.
+    /// A row selected as `id, key, attempts, max_attempts, object_id, sha256, requested_at`,
+    /// as every store's claim selects it.
     pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             id: r.get(0)?,
             key: r.get(1)?,
             attempts: r.get(2)?,
             max_attempts: r.get(3)?,
+            meant: Meant {
+                object_id: r.get(4)?,
+                sha256: r.get(5)?,
+                requested_at: r.get(6)?,
+            },
         })
+    }
+}
+
+/// The object a deletion means: the upload the person saw when they asked. Checked against
+/// what the key holds immediately before the delete is sent, so a later upload of the key,
+/// by any workstation, is never deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meant {
+    /// The upload's own id (`object-id` metadata), when it had one.
+    pub object_id: Option<String>,
+    /// Its SHA-256, for objects stored before uploads had an id.
+    pub sha256: Option<String>,
+    /// When the person asked, by the clock of whoever deletes (S3's, near enough).
+    pub requested_at: Millis,
+}
+
+/// What the key holds, against what the deletion means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing: the deletion is done without a request.
+    Gone,
+    /// The object meant: delete it.
+    Meant,
+    /// Another, later upload: leave it, and say why.
+    Later(String),
+}
+
+impl Meant {
+    pub fn verdict(&self, found: Option<&ObjectInfo>) -> Verdict {
+        let Some(found) = found else {
+            return Verdict::Gone;
+        };
+        let when = |o: &ObjectInfo| match o.last_modified_ms {
+            Some(at) => format!(" stored at {}", crate::clock::format_utc(at)),
+            None => String::new(),
+        };
+        if let Some(id) = &self.object_id {
+            return if found.object_id.as_deref() == Some(id.as_str()) {
+                Verdict::Meant
+            } else {
+                Verdict::Later(format!(
+                    "the key now holds another upload{} ({}), not the one this deletion meant",
+                    when(found),
+                    found
+                        .object_id
+                        .as_deref()
+                        .map_or("with no upload id".to_string(), |i| format!("id {i}"))
+                ))
+            };
+        }
+        if let Some(sha) = &self.sha256
+            && (found.sha256.as_deref() != Some(sha.as_str()) || found.object_id.is_some())
+        {
+            return Verdict::Later(format!(
+                "the key now holds another upload{}, not the photo this deletion meant",
+                when(found)
+            ));
+        }
+        match found.last_modified_ms {
+            Some(at) if at > self.requested_at => Verdict::Later(format!(
+                "the key was uploaded again{} after the deletion was asked for",
+                when(found)
+            )),
+            _ => Verdict::Meant,
+        }
     }
 }
 
@@ -50,6 +123,8 @@ pub enum Settlement {
     Retry { error: String, at: Millis },
     /// The last allowed attempt failed: the row stays, visible, with its error.
     Dead { error: String },
+    /// The key holds a later upload than the one meant: nothing was deleted, and why.
+    Superseded { reason: String },
 }
 
 /// Where deletions wait. Every method is one transaction; `settle` and `release` change only
@@ -95,8 +170,12 @@ impl KeyError {
     }
 }
 
-/// What deletes objects in S3: DeleteObjects for up to [`MAX_KEYS_PER_REQUEST`] keys.
+/// What deletes objects in S3: DeleteObjects for up to [`MAX_KEYS_PER_REQUEST`] keys, and
+/// a HEAD to check what a key holds just before.
 pub trait ObjectDeleter: Send + Sync {
+    /// What `key` holds now, or `None`.
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>>;
+
     /// Deletes `keys`; returns the keys that were not deleted. A key that does not exist
     /// counts as deleted.
     fn delete_objects<'a>(
@@ -111,7 +190,8 @@ pub struct Handoff {
     pub id: String,
     pub key: String,
     pub reason: String,
-    pub requested_at: Millis,
+    /// The object meant; `requested_at` by this workstation's clock.
+    pub meant: Meant,
 }
 
 /// A row the backend will never accept, and why.
@@ -139,4 +219,57 @@ pub enum Deletions<'a> {
     Upstream(&'a dyn DeletionSink),
     /// It cannot delete; the rows wait. Says why.
     Unsupported(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(object_id: Option<&str>, sha256: &str, at: Millis) -> ObjectInfo {
+        ObjectInfo {
+            size: 1,
+            sha256: Some(sha256.to_string()),
+            etag: None,
+            object_id: object_id.map(str::to_string),
+            version_id: None,
+            last_modified_ms: Some(at),
+        }
+    }
+
+    #[test]
+    fn a_deletion_removes_only_the_upload_it_means() {
+        let (a, b) = ("a".repeat(32), "b".repeat(32));
+        let (x, y) = ("1".repeat(64), "2".repeat(64));
+        let by_id = Meant {
+            object_id: Some(a.clone()),
+            sha256: None,
+            requested_at: 1_000,
+        };
+        let by_sha = Meant {
+            object_id: None,
+            sha256: Some(x.clone()),
+            requested_at: 1_000,
+        };
+        let by_time = Meant {
+            requested_at: 1_000,
+            ..Meant::default()
+        };
+        // (deletion, what the key holds, deleted?)
+        let cases = [
+            (&by_id, Some(found(Some(&a), &x, 5_000)), true),
+            (&by_id, Some(found(Some(&b), &x, 500)), false),
+            (&by_id, Some(found(None, &x, 500)), false),
+            (&by_sha, Some(found(None, &x, 500)), true),
+            (&by_sha, Some(found(None, &y, 500)), false),
+            (&by_sha, Some(found(Some(&b), &x, 500)), false),
+            (&by_sha, Some(found(None, &x, 2_000)), false),
+            (&by_time, Some(found(Some(&b), &y, 999)), true),
+            (&by_time, Some(found(Some(&b), &y, 1_001)), false),
+        ];
+        for (i, (meant, holds, deleted)) in cases.iter().enumerate() {
+            let verdict = meant.verdict(holds.as_ref());
+            assert_eq!(verdict == Verdict::Meant, *deleted, "case {i}: {verdict:?}");
+        }
+        assert_eq!(by_id.verdict(None), Verdict::Gone);
+    }
 }

@@ -21,6 +21,8 @@ pub struct Flushed {
     pub sent: usize,
     pub retried: usize,
     pub dead: usize,
+    /// Not sent: their keys hold later uploads than the ones meant.
+    pub superseded: usize,
     /// Gave up waiting for the server; the rest waits in the outbox.
     pub offline: bool,
     /// The last whole-request error, if any.
@@ -86,18 +88,16 @@ impl Uploader {
     pub fn delete_keys(&self, keys: &[String], reason: &str) -> Result<Vec<String>> {
         let prefix = &self.config.s3.prefix;
         for key in keys {
-            let below = key.strip_prefix(prefix.as_str()).unwrap_or_default();
-            let safe = !below.is_empty()
-                && below
-                    .split('/')
-                    .all(|s| !s.is_empty() && s != "." && s != "..")
-                && !key.chars().any(char::is_control)
-                && key.len() <= 1024;
-            if !safe {
+            let problem = match key.strip_prefix(prefix.as_str()) {
+                Some(below) => crate::naming::path_problem(below),
+                None => Some("is not under the prefix"),
+            }
+            .or((key.len() > 1024).then_some("is longer than S3's 1,024 bytes"));
+            if let Some(problem) = problem {
                 return Err(Error::config(
                     "key",
                     format!(
-                        "`{}` is not an object key under the prefix `{prefix}`; nothing was queued",
+                        "`{}` {problem} (keys live under the prefix `{prefix}`); nothing was queued",
                         key.escape_debug()
                     ),
                 ));
@@ -106,6 +106,14 @@ impl Uploader {
         let ids = self.store.delete_keys(keys, reason)?;
         self.outbox_changed();
         Ok(ids)
+    }
+
+    /// Queues the deletion of one upload this process made itself and knows by its id (the
+    /// connection test's probe): only that upload is deleted, whatever the clocks say.
+    pub fn delete_upload(&self, key: &str, object_id: &str, reason: &str) -> Result<String> {
+        let id = self.store.delete_upload(key, object_id, reason)?;
+        self.outbox_changed();
+        Ok(id)
     }
 
     /// Removes an uploaded image: its variants' keys are queued for deletion.
@@ -203,6 +211,7 @@ impl Uploader {
             flushed.sent += report.deleted;
             flushed.retried += report.retried;
             flushed.dead += report.dead;
+            flushed.superseded += report.superseded;
             if report.error.is_some() {
                 flushed.error = report.error.clone();
             }

@@ -24,14 +24,18 @@ pub async fn sync_once(
         return Ok(report);
     }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let handoffs: Vec<Handoff> = store
+    let reasons: std::collections::HashMap<String, String> = store
         .outbox_rows(&ids)?
         .into_iter()
+        .map(|row| (row.id, row.reason))
+        .collect();
+    let handoffs: Vec<Handoff> = rows
+        .iter()
         .map(|row| Handoff {
-            id: row.id,
-            key: row.key,
-            reason: row.reason,
-            requested_at: row.created_at,
+            id: row.id.clone(),
+            key: row.key.clone(),
+            reason: reasons.get(&row.id).cloned().unwrap_or_default(),
+            meant: row.meant.clone(),
         })
         .collect();
     let answer = sink.submit(&handoffs).await;

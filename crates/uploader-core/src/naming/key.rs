@@ -44,6 +44,36 @@ impl KeyTemplate {
     }
 }
 
+/// Why `path` cannot be an object key's part below a prefix, if it cannot: it must be a
+/// plain relative path (no empty, `.` or `..` segment, no leading or trailing `/`, no
+/// backslash), with no control character and none that XML 1.0 forbids (U+FFFE, U+FFFF),
+/// which would make every DeleteObjects request that carries it invalid. The one rule for
+/// every key made from outside input: the backend's signing and the workstation's deletions.
+pub fn path_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    if path.chars().any(char::is_control) {
+        return Some("contains a control character");
+    }
+    if path.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}')) {
+        return Some("contains a character XML 1.0 forbids (U+FFFE or U+FFFF)");
+    }
+    if path.contains('\\') {
+        return Some("contains a backslash");
+    }
+    if path.starts_with('/') {
+        return Some("is absolute");
+    }
+    if path
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Some("has an empty, `.` or `..` segment");
+    }
+    None
+}
+
 /// Letters are folded to ASCII, anything else but `-`, `_` and `.` becomes one `-`.
 pub fn safe_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

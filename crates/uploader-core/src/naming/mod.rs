@@ -5,7 +5,7 @@ mod sku;
 
 use std::path::Path;
 
-pub use key::{KeyTemplate, safe_segment};
+pub use key::{KeyTemplate, path_problem, safe_segment};
 pub use sku::SkuPattern;
 
 use crate::config::Config;

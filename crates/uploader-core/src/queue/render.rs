@@ -86,6 +86,7 @@ impl Uploader {
             attempted: false,
             upload_id: None,
             etag: None,
+            object_id: None,
         };
         let source_sha256 = variant.sha256.clone();
         self.store
@@ -123,6 +124,7 @@ impl Uploader {
                     attempted: false,
                     upload_id: None,
                     etag: None,
+                    object_id: None,
                 })
             })
             .collect()

@@ -37,15 +37,25 @@ type Sent<T> = Result<T, Failure>;
 /// The ETag the server answered for an object, if it said one.
 type Etag = Option<String>;
 
+/// What a variant's key holds once it is sent (or found already there).
+#[derive(Debug, Clone, Default)]
+struct Landed {
+    etag: Etag,
+    /// The upload id the key holds: the variant's own, or the one found there when the key
+    /// already held these bytes and nothing was sent.
+    object_id: Option<String>,
+}
+
 impl Uploader {
     /// Sends a job this worker holds and records the outcome.
     pub(crate) async fn send_job(self: Arc<Self>, job: JobRecord) {
         let id = job.id;
         let outcome = match self.send_variants(&job).await {
             Ok(last) => {
-                let last = last.as_ref().map(|(variant, etag)| Confirmed {
+                let last = last.as_ref().map(|(variant, landed)| Confirmed {
                     variant,
-                    etag: etag.as_deref(),
+                    etag: landed.etag.as_deref(),
+                    object_id: landed.object_id.as_deref(),
                 });
                 self.store.finish(id, &self.owner, last)
             }
@@ -71,48 +81,85 @@ impl Uploader {
     }
 
     /// Sends the variants not uploaded yet. Each is recorded as the server confirms it, but
-    /// the last: its name and ETag are returned, for `finish` to record with the job.
-    async fn send_variants(self: &Arc<Self>, job: &JobRecord) -> Sent<Option<(String, Etag)>> {
+    /// the last: its name and what landed are returned, for `finish` to record with the job.
+    async fn send_variants(self: &Arc<Self>, job: &JobRecord) -> Sent<Option<(String, Landed)>> {
         let mut last = None;
         for variant in job.variants.iter().filter(|v| !v.uploaded) {
-            if let Some((name, etag)) = last.take() {
-                self.record_uploaded(job, name, etag)?;
+            if let Some((name, landed)) = last.take() {
+                self.record_uploaded(job, name, landed)?;
             }
-            let etag = self.send_variant(job, variant).await.map_err(|f| match f {
+            let landed = self.send_variant(job, variant).await.map_err(|f| match f {
                 Failure::Transport(e) => Failure::Transport(TransportError::new(
                     e.kind,
                     format!("upload of `{}` failed: {}", variant.object_key, e.message),
                 )),
                 other => other,
             })?;
-            last = Some((variant.name.clone(), etag));
+            last = Some((variant.name.clone(), landed));
         }
         Ok(last)
     }
 
     /// Puts the variant into the bucket (or finds it there), tells the catalog, and returns
-    /// the ETag the server answered, if any. Claiming the job marked the send as started.
-    async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Etag> {
-        // The same bytes under the same key are never sent twice (nor registered twice).
-        if self.store.already_uploaded(&v.object_key, &v.sha256)? {
-            return Ok(None);
+    /// what the key holds. Claiming the job marked the send as started.
+    async fn send_variant(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Landed> {
+        // The same bytes are not sent again to a key that holds them now: the workstation's
+        // record says so, and the server confirms it is still that very upload (another
+        // workstation may have deleted or replaced it meanwhile).
+        if let Some(current) = self.store.current_object(&v.object_key)?
+            && current.sha256 == v.sha256
+            && self.holds(&current).await?
+        {
+            return Ok(Landed {
+                etag: current.etag,
+                object_id: current.object_id,
+            });
         }
+        let object_id = v.object_id.clone().ok_or_else(|| {
+            Failure::Transport(TransportError::new(
+                ErrorKind::Permanent,
+                format!(
+                    "`{}` was staged without an upload id; retry stages it again",
+                    v.object_key
+                ),
+            ))
+        })?;
         let etag = if v.bytes < self.config.upload.multipart_threshold_mb * 1024 * 1024 {
             if v.attempted && self.already_there(v).await? {
                 None
             } else {
-                self.send_whole(v).await?
+                self.send_whole(v, &object_id).await?
             }
         } else {
-            self.send_multipart(job, v).await?
+            self.send_multipart(job, v, &object_id).await?
         };
         // Until the catalog acknowledges it, the variant is not done: a retry finds the
         // object there and registers it again, which is safe.
-        self.register(job, v, etag.as_deref()).await?;
-        Ok(etag)
+        self.register(job, v, etag.as_deref(), &object_id).await?;
+        Ok(Landed {
+            etag,
+            object_id: Some(object_id),
+        })
     }
 
-    async fn send_whole(&self, v: &VariantRecord) -> Sent<Etag> {
+    /// Whether the key still holds `current`, the upload this workstation recorded there.
+    async fn holds(&self, current: &crate::store::CurrentObject) -> Sent<bool> {
+        Ok(self
+            .head(&current.key)
+            .await?
+            .is_some_and(|o| current.is(&o)))
+    }
+
+    /// What `key` holds now (a HEAD, in a request slot).
+    async fn head(&self, key: &str) -> Sent<Option<crate::transport::ObjectInfo>> {
+        let _permit = self.request_slot().await;
+        self.transport
+            .head_object(key)
+            .await
+            .map_err(Failure::Transport)
+    }
+
+    async fn send_whole(&self, v: &VariantRecord, object_id: &str) -> Sent<Etag> {
         let path = staged_path(v)?;
         // Not hashed again here: S3 checks the bytes against the SHA-256 header.
         let body = tokio::fs::read(path)
@@ -127,12 +174,19 @@ impl Uploader {
                 body,
                 content_type: v.content_type.clone(),
                 sha256: v.sha256.clone(),
+                object_id: object_id.to_string(),
             })
             .await
             .map_err(Failure::Transport)
     }
 
-    async fn register(&self, job: &JobRecord, v: &VariantRecord, etag: Option<&str>) -> Sent<()> {
+    async fn register(
+        &self,
+        job: &JobRecord,
+        v: &VariantRecord,
+        etag: Option<&str>,
+        object_id: &str,
+    ) -> Sent<()> {
         let registration = Registration {
             key: v.object_key.clone(),
             size: v.bytes,
@@ -146,6 +200,7 @@ impl Uploader {
                 .map(|n| n.to_string_lossy().into_owned()),
             width: v.width,
             height: v.height,
+            object_id: Some(object_id.to_string()),
         };
         // No request slot: a control call, and a no-op in direct mode.
         self.transport
@@ -154,22 +209,27 @@ impl Uploader {
             .map_err(Failure::Transport)
     }
 
-    /// Whether the object is already in the bucket with our bytes (its outcome was unknown).
+    /// Whether this very upload is already in the bucket (its outcome was unknown): our bytes
+    /// under our upload id. The same bytes put there by someone else do not count: this
+    /// workstation's record must name what the key holds.
     async fn already_there(&self, v: &VariantRecord) -> Sent<bool> {
-        let _permit = self.request_slot().await;
-        let found = self
-            .transport
-            .head_object(&v.object_key)
-            .await
-            .map_err(Failure::Transport)?;
-        Ok(found
-            .is_some_and(|o| o.size == v.bytes && o.sha256.as_deref() == Some(v.sha256.as_str())))
+        Ok(self.head(&v.object_key).await?.is_some_and(|o| {
+            o.size == v.bytes
+                && o.sha256.as_deref() == Some(v.sha256.as_str())
+                && o.object_id.is_some()
+                && o.object_id == v.object_id
+        }))
     }
 
-    fn record_uploaded(&self, job: &JobRecord, variant: String, etag: Etag) -> Sent<()> {
+    fn record_uploaded(&self, job: &JobRecord, variant: String, landed: Landed) -> Sent<()> {
+        let confirmed = Confirmed {
+            variant: &variant,
+            etag: landed.etag.as_deref(),
+            object_id: landed.object_id.as_deref(),
+        };
         let record = self
             .store
-            .variant_uploaded(job.id, &self.owner, &variant, etag.as_deref())?;
+            .variant_uploaded(job.id, &self.owner, confirmed)?;
         self.progress(&record);
         Ok(())
     }
@@ -183,11 +243,16 @@ impl Uploader {
         self.batch_progress(job.batch_id);
     }
 
-    async fn send_multipart(self: &Arc<Self>, job: &JobRecord, v: &VariantRecord) -> Sent<Etag> {
+    async fn send_multipart(
+        self: &Arc<Self>,
+        job: &JobRecord,
+        v: &VariantRecord,
+        object_id: &str,
+    ) -> Sent<Etag> {
         let path = staged_path(v)?.to_path_buf();
         let size = part_plan::part_size(v.bytes, self.config.upload.part_size_mb * 1024 * 1024);
         let plan: Vec<part_plan::Part> = part_plan::parts(v.bytes, size).collect();
-        let (upload_id, mut done) = match self.resume_multipart(job, v, &plan).await? {
+        let (upload_id, mut done) = match self.resume_multipart(job, v, &plan, object_id).await? {
             Resume::AlreadyThere => return Ok(None),
             Resume::From(upload_id, done) => (upload_id, done),
         };
@@ -276,6 +341,7 @@ impl Uploader {
         job: &JobRecord,
         v: &VariantRecord,
         plan: &[part_plan::Part],
+        object_id: &str,
     ) -> Sent<Resume> {
         if let Some(upload_id) = &v.upload_id {
             let listed = {
@@ -346,7 +412,7 @@ impl Uploader {
         let upload_id = {
             let _permit = self.request_slot().await;
             self.transport
-                .create_multipart(&v.object_key, &v.content_type, &v.sha256)
+                .create_multipart(&v.object_key, &v.content_type, &v.sha256, object_id)
                 .await
                 .map_err(Failure::Transport)?
         };

@@ -256,6 +256,7 @@ mod tests {
             attempted: false,
             upload_id: None,
             etag: None,
+            object_id: None,
         };
         store.stage(job.id, "w", &[variant], &[], None).unwrap();
         store.claim("w", JobState::Staged, TTL).unwrap().unwrap();

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
-use super::{Cached, Store};
+use super::Store;
 use crate::Result;
 use crate::clock::Millis;
 
@@ -29,8 +29,9 @@ pub struct GalleryObject {
 }
 
 impl Store {
-    /// Uploaded photos not removed since, by SKU then newest first; `search` keeps SKUs that
-    /// contain it (any case). At most `limit` photos.
+    /// Uploaded photos whose keys still hold them (one photo per key: a key uploaded again
+    /// shows its new photo only), by SKU then newest first; `search` keeps SKUs that contain
+    /// it (any case). At most `limit` photos.
     pub fn gallery(&self, search: &str, limit: usize) -> Result<Vec<GalleryImage>> {
         let conn = self.conn();
         let pattern = format!("%{}%", search.trim().replace(['%', '_'], ""));
@@ -39,10 +40,10 @@ impl Store {
                     v.name, v.object_key, v.width, v.height, v.bytes
              FROM (SELECT id, sku, source_path, updated_at FROM jobs
                    WHERE state = 'uploaded' AND sku LIKE ?1
-                     AND EXISTS (SELECT 1 FROM variants WHERE job_id = jobs.id
-                                   AND state = 'uploaded' AND removed_at IS NULL)
+                     AND EXISTS (SELECT 1 FROM objects WHERE job_id = jobs.id)
                    ORDER BY sku, updated_at DESC, id DESC LIMIT ?2) j
-             JOIN variants v ON v.job_id = j.id AND v.state = 'uploaded' AND v.removed_at IS NULL
+             JOIN objects o ON o.job_id = j.id
+             JOIN variants v ON v.job_id = o.job_id AND v.name = o.variant
              ORDER BY j.sku, j.updated_at DESC, j.id DESC, v.bytes, v.name",
         )?;
         let mut rows = statement.query(params![pattern, limit as i64])?;
@@ -71,17 +72,8 @@ impl Store {
         Ok(images)
     }
 
-    /// The SHA-256 of what was last uploaded at `key` (and not removed), if anything.
+    /// The SHA-256 of what `key` holds now by this workstation's record, if anything.
     pub fn uploaded_sha256(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
-            .one(
-                "SELECT sha256 FROM variants
-                 WHERE object_key = ?1 AND state = 'uploaded' AND removed_at IS NULL
-                 ORDER BY job_id DESC LIMIT 1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(self.current_object(key)?.map(|o| o.sha256))
     }
 }

@@ -69,6 +69,9 @@ pub struct VariantRecord {
     /// The multipart upload in progress, if any.
     pub upload_id: Option<String>,
     pub etag: Option<String>,
+    /// This upload's own id, stored with the object (`object-id`); drawn when staged.
+    /// `None` only for variants uploaded before uploads had one.
+    pub object_id: Option<String>,
 }
 
 /// A batch's files and confirmed bytes, for its progress.
@@ -117,12 +120,12 @@ pub(super) const JOB_COLUMNS: &str = "j.id, j.batch_id, j.source_path, j.sku, j.
     j.bytes_done, j.last_error, j.warnings, j.created_at, j.updated_at, j.as_is";
 
 const VARIANT_COLUMNS: &str = "job_id, name, object_key, content_type, width, height, bytes, \
-    sha256, staged_path, state, attempted, upload_id, etag";
+    sha256, staged_path, state, attempted, upload_id, etag, object_id";
 
 impl Store {
     /// Records a batch and a job per file, all or none. A file already recorded with the same
-    /// size and modification time (queued, in progress or uploaded) is not recorded twice: its
-    /// job is returned; a failed one is queued again.
+    /// size and modification time (queued, in progress, or uploaded and still what its keys
+    /// hold) is not recorded twice: its job is returned; a failed one is queued again.
     pub fn enqueue(
         &self,
         label: &str,
@@ -149,6 +152,13 @@ impl Store {
                        AND state <> 'cancelled' AND replaces = ?6 AND replaces_job IS ?7
                        AND NOT EXISTS (SELECT 1 FROM variants v
                                        WHERE v.job_id = jobs.id AND v.removed_at IS NOT NULL)
+                       -- An uploaded photo counts only while its keys still hold it: going
+                       -- back to it after a later version is a new upload.
+                       AND NOT EXISTS (SELECT 1 FROM variants v
+                                       WHERE v.job_id = jobs.id AND v.state = 'uploaded'
+                                         AND NOT EXISTS (SELECT 1 FROM objects o
+                                                         WHERE o.object_key = v.object_key
+                                                           AND o.job_id = v.job_id))
                      ORDER BY id DESC LIMIT 1",
                     params![
                         path,
@@ -320,17 +330,55 @@ impl Store {
         )?)
     }
 
-    /// Whether an object with this key and content was already uploaded (by any job).
-    pub fn already_uploaded(&self, key: &str, sha256: &str) -> Result<bool> {
-        let found: Option<i64> = self
+    /// What `key` holds now as far as this workstation knows: the upload it made or found
+    /// there last, unless the person deleted it since.
+    pub fn current_object(&self, key: &str) -> Result<Option<CurrentObject>> {
+        Ok(self
             .conn()
             .one(
-                "SELECT 1 FROM variants WHERE object_key = ?1 AND sha256 = ?2 AND state = 'uploaded' LIMIT 1",
-                params![key, sha256],
-                |r| r.get(0),
+                "SELECT object_key, job_id, variant, sha256, bytes, etag, object_id, uploaded_at
+                 FROM objects WHERE object_key = ?1",
+                [key],
+                CurrentObject::from_row,
             )
-            .optional()?;
-        Ok(found.is_some())
+            .optional()?)
+    }
+}
+
+/// The upload a key holds now (one row of `objects`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentObject {
+    pub key: String,
+    /// The job and variant whose photo it is.
+    pub job_id: i64,
+    pub variant: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub etag: Option<String>,
+    /// `None` for an object uploaded before uploads had an id.
+    pub object_id: Option<String>,
+    pub uploaded_at: Millis,
+}
+
+impl CurrentObject {
+    pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            key: r.get(0)?,
+            job_id: r.get(1)?,
+            variant: r.get(2)?,
+            sha256: r.get(3)?,
+            bytes: r.get::<_, i64>(4)? as u64,
+            etag: r.get(5)?,
+            object_id: r.get(6)?,
+            uploaded_at: r.get(7)?,
+        })
+    }
+
+    /// Whether `found` (a HEAD's answer) is this very upload, still there.
+    pub fn is(&self, found: &crate::transport::ObjectInfo) -> bool {
+        found.size == self.bytes
+            && found.sha256.as_deref() == Some(self.sha256.as_str())
+            && found.object_id == self.object_id
     }
 }
 
@@ -378,6 +426,7 @@ fn variant_row(r: &Row<'_>) -> rusqlite::Result<VariantRecord> {
         attempted: r.get(10)?,
         upload_id: r.get(11)?,
         etag: r.get(12)?,
+        object_id: r.get(13)?,
     })
 }
 

@@ -21,11 +21,14 @@ pub struct PartRecord {
     pub crc32c: String,
 }
 
-/// A variant the server confirmed, with the ETag it answered.
+/// A variant the server confirmed, with the ETag it answered and the upload id the key now
+/// holds: the variant's own, or, when the key already held these bytes and nothing was sent,
+/// the id of the upload found there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Confirmed<'a> {
     pub variant: &'a str,
     pub etag: Option<&'a str>,
+    pub object_id: Option<&'a str>,
 }
 
 /// Jobs with a unit of work left: what `run_pending` waits for.
@@ -141,8 +144,8 @@ impl Store {
                 )?;
                 tx.run(
                     "INSERT INTO variants (job_id, name, object_key, content_type, width, height,
-                                           bytes, sha256, staged_path, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged')",
+                                           bytes, sha256, staged_path, state, object_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged', ?10)",
                     params![
                         id,
                         v.name,
@@ -152,7 +155,10 @@ impl Store {
                         v.height,
                         v.bytes as i64,
                         v.sha256,
-                        v.staged_path.as_ref().map(|p| p.to_string_lossy())
+                        v.staged_path.as_ref().map(|p| p.to_string_lossy()),
+                        v.object_id
+                            .clone()
+                            .unwrap_or_else(crate::transport::new_object_id)
                     ],
                 )?;
             }
@@ -242,11 +248,10 @@ impl Store {
         &self,
         id: i64,
         owner: &str,
-        variant: &str,
-        etag: Option<&str>,
+        confirmed: Confirmed<'_>,
     ) -> Result<JobRecord> {
         self.hold(id, owner, |tx, now| {
-            mark_uploaded(tx, id, variant, etag, now)?;
+            mark_uploaded(tx, id, confirmed, now)?;
             recount(tx, id)
         })
     }
@@ -260,7 +265,7 @@ impl Store {
         self.hold(id, owner, |tx, now| {
             expect_state(tx, id, JobState::Uploading)?;
             if let Some(last) = last {
-                mark_uploaded(tx, id, last.variant, last.etag, now)?;
+                mark_uploaded(tx, id, last, now)?;
             }
             tx.run(
                 "UPDATE jobs SET state = 'uploaded', lease_owner = NULL, lease_expires_at = NULL,
@@ -426,26 +431,40 @@ fn drop_parts(tx: &Transaction<'_>, id: i64, variant: &str) -> rusqlite::Result<
     )
 }
 
+/// The variant is in the bucket: it becomes what its key holds (the key's earlier photo,
+/// this job's or another's, is history from now on), and a deletion of the key not sent yet
+/// is superseded, since it would delete this upload.
 fn mark_uploaded(
     tx: &Transaction<'_>,
     id: i64,
-    variant: &str,
-    etag: Option<&str>,
+    confirmed: Confirmed<'_>,
     now: Millis,
 ) -> rusqlite::Result<()> {
+    let variant = confirmed.variant;
     drop_parts(tx, id, variant)?;
     tx.run(
         "UPDATE variants SET state = 'uploaded', staged_path = NULL, upload_id = NULL,
                              etag = COALESCE(?3, etag), removed_at = NULL
          WHERE job_id = ?1 AND name = ?2",
-        params![id, variant, etag],
+        params![id, variant, confirmed.etag],
+    )?;
+    tx.run(
+        "INSERT INTO objects (object_key, job_id, variant, sha256, bytes, etag, object_id,
+                              uploaded_at)
+         SELECT object_key, job_id, name, sha256, bytes, etag, COALESCE(?3, object_id), ?4
+         FROM variants WHERE job_id = ?1 AND name = ?2
+         ON CONFLICT (object_key) DO UPDATE SET
+             job_id = excluded.job_id, variant = excluded.variant, sha256 = excluded.sha256,
+             bytes = excluded.bytes, etag = excluded.etag, object_id = excluded.object_id,
+             uploaded_at = excluded.uploaded_at",
+        params![id, variant, confirmed.object_id, now],
     )?;
     let key: String = tx.one(
         "SELECT object_key FROM variants WHERE job_id = ?1 AND name = ?2",
         params![id, variant],
         |r| r.get(0),
     )?;
-    super::outbox::supersede_deletions(tx, &key, now)
+    super::outbox::supersede_deletions(tx, &key, id, now)
 }
 
 fn expect_state(tx: &Transaction<'_>, id: i64, expected: JobState) -> Result<()> {
@@ -485,6 +504,15 @@ mod tests {
 
     const TTL: Millis = 30_000;
 
+    /// The variant `name` confirmed with no ETag.
+    fn confirmed(variant: &str) -> Confirmed<'_> {
+        Confirmed {
+            variant,
+            etag: None,
+            object_id: None,
+        }
+    }
+
     fn staged(name: &str, bytes: u64) -> VariantRecord {
         VariantRecord {
             name: name.into(),
@@ -499,6 +527,7 @@ mod tests {
             attempted: false,
             upload_id: None,
             etag: None,
+            object_id: None,
         }
     }
 
@@ -541,13 +570,25 @@ mod tests {
         store.claim("w2", JobState::Staged, TTL).unwrap().unwrap();
         clock.advance(5);
         let job = store
-            .variant_uploaded(id, "w2", "thumb", Some("\"e1\""))
+            .variant_uploaded(
+                id,
+                "w2",
+                Confirmed {
+                    variant: "thumb",
+                    etag: Some("\"e1\""),
+                    object_id: None,
+                },
+            )
             .unwrap();
         assert_eq!(job.bytes_done, 100);
         // A repeated confirmation does not count twice.
-        let job = store.variant_uploaded(id, "w2", "thumb", None).unwrap();
+        let job = store
+            .variant_uploaded(id, "w2", confirmed("thumb"))
+            .unwrap();
         assert_eq!(job.bytes_done, 100);
-        store.variant_uploaded(id, "w2", "large", None).unwrap();
+        store
+            .variant_uploaded(id, "w2", confirmed("large"))
+            .unwrap();
         let job = store.finish(id, "w2", None).unwrap();
         assert_eq!(
             (job.state, job.bytes_done, job.updated_at),
@@ -576,10 +617,13 @@ mod tests {
     fn finish_records_the_last_confirmed_variant_with_the_job() {
         let (_d, store, _c) = store();
         let job = uploading(&store, "w1");
-        store.variant_uploaded(job.id, "w1", "large", None).unwrap();
+        store
+            .variant_uploaded(job.id, "w1", confirmed("large"))
+            .unwrap();
         let last = Confirmed {
             variant: "thumb",
             etag: Some("\"t\""),
+            object_id: None,
         };
         let done = store.finish(job.id, "w1", Some(last)).unwrap();
         assert_eq!((done.state, done.bytes_done), (JobState::Uploaded, 400));
@@ -598,10 +642,7 @@ mod tests {
     fn finish_of_a_lost_lease_records_no_variant_either() {
         let (_d, store, _c) = store();
         let job = uploading(&store, "w1");
-        let last = Confirmed {
-            variant: "thumb",
-            etag: None,
-        };
+        let last = confirmed("thumb");
         assert!(matches!(
             store.finish(job.id, "w2", Some(last)),
             Err(Error::LeaseLost(_))
@@ -627,7 +668,7 @@ mod tests {
             ("release", store.release(job.id, "w2", None)),
             (
                 "variant",
-                store.variant_uploaded(job.id, "w2", "large", None),
+                store.variant_uploaded(job.id, "w2", confirmed("large")),
             ),
         ];
         for (what, result) in attempts {
@@ -750,7 +791,9 @@ mod tests {
             .unwrap();
         assert_eq!(job.bytes_done, 0);
         assert!(store.parts(job.id, "large").unwrap().is_empty());
-        let job = store.variant_uploaded(job.id, "w", "large", None).unwrap();
+        let job = store
+            .variant_uploaded(job.id, "w", confirmed("large"))
+            .unwrap();
         assert_eq!(
             (job.bytes_done, job.variants[0].upload_id.as_deref()),
             (300, None)
@@ -783,7 +826,9 @@ mod tests {
     fn restaging_keeps_variants_already_uploaded_with_the_same_bytes() {
         let (_d, store, _c) = store();
         let job = uploading(&store, "w");
-        store.variant_uploaded(job.id, "w", "thumb", None).unwrap();
+        store
+            .variant_uploaded(job.id, "w", confirmed("thumb"))
+            .unwrap();
         // Its staged files were lost, say: it fails, and a retry renders it again.
         store.fail(job.id, "w", "the staged copy is gone").unwrap();
         store.retry(Target::Job(job.id)).unwrap();
@@ -799,10 +844,10 @@ mod tests {
             .unwrap();
         assert_eq!(job.bytes_done, 100);
         assert!(job.variants.iter().any(|v| v.name == "thumb" && v.uploaded));
-        assert!(
-            store
-                .already_uploaded("products/SKU/a-thumb.jpg", &"0".repeat(64))
-                .unwrap()
-        );
+        let current = store
+            .current_object("products/SKU/a-thumb.jpg")
+            .unwrap()
+            .unwrap();
+        assert_eq!((current.job_id, current.sha256), (job.id, "0".repeat(64)));
     }
 }

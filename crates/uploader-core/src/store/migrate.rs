@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_preferences",
         include_str!("migrations/0007_preferences.sql"),
     ),
+    ("0008_objects", include_str!("migrations/0008_objects.sql")),
 ];
 
 pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -20,7 +20,7 @@ use crate::{Error, Result};
 
 pub use control::{OpenUpload, Target};
 pub use gallery::{GalleryImage, GalleryObject};
-pub use jobs::{BatchTotals, Enqueued, JobRecord, NewJob, VariantRecord};
+pub use jobs::{BatchTotals, CurrentObject, Enqueued, JobRecord, NewJob, VariantRecord};
 pub use lease::{Confirmed, Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
 pub use outbox::{DEFAULT_MAX_ATTEMPTS, OutboxCounts, OutboxRow, OutboxState};

@@ -27,18 +27,22 @@ pub enum OutboxState {
     Sending,
     /// Accepted by the backend, whose worker deletes it.
     Synced,
-    /// Deleted from S3 (direct mode), or made moot by a new upload of the key.
+    /// Deleted from S3 (direct mode), or the object was already gone.
     Done,
+    /// Not sent: the key was uploaded again after the deletion was asked for, so deleting
+    /// it would have removed the later photo. `last_error` says what the key holds.
+    Superseded,
     /// Out of attempts: kept with its last error until retried.
     Dead,
 }
 
 impl OutboxState {
-    pub const ALL: [OutboxState; 5] = [
+    pub const ALL: [OutboxState; 6] = [
         OutboxState::Pending,
         OutboxState::Sending,
         OutboxState::Synced,
         OutboxState::Done,
+        OutboxState::Superseded,
         OutboxState::Dead,
     ];
 
@@ -48,6 +52,7 @@ impl OutboxState {
             OutboxState::Sending => "sending",
             OutboxState::Synced => "synced",
             OutboxState::Done => "done",
+            OutboxState::Superseded => "superseded",
             OutboxState::Dead => "dead",
         }
     }
@@ -67,7 +72,10 @@ impl FromStr for OutboxState {
             .into_iter()
             .find(|state| state.as_str() == s)
             .ok_or_else(|| {
-                format!("`{s}` is not an outbox state (pending, sending, synced, done, dead)")
+                format!(
+                    "`{s}` is not an outbox state (pending, sending, synced, done, superseded, \
+                     dead)"
+                )
             })
     }
 }
@@ -93,6 +101,7 @@ pub struct OutboxCounts {
     pub sending: u64,
     pub synced: u64,
     pub done: u64,
+    pub superseded: u64,
     pub dead: u64,
     /// When the oldest row still to send was recorded.
     pub oldest_pending_at: Option<Millis>,
@@ -126,8 +135,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     })
 }
 
-/// Records that `key` is to be deleted, unless a row for it already waits to be sent;
-/// returns the row's id. Part of the caller's transaction.
+/// Records that `key` is to be deleted: the upload the key holds now by this workstation's
+/// record (`objects`), which the deletion names and which stops being current; for a key
+/// never recorded, whatever was stored before now. A row that already waits to delete the
+/// same upload is reused. Returns the row's id. Part of the caller's transaction.
 pub(super) fn queue_deletion(
     tx: &Transaction<'_>,
     key: &str,
@@ -135,11 +146,43 @@ pub(super) fn queue_deletion(
     now: Millis,
     max_attempts: u32,
 ) -> rusqlite::Result<String> {
+    queue_deletion_of(tx, key, None, reason, now, max_attempts)
+}
+
+/// `queue_deletion`, or of the upload `known` when the caller knows which it means.
+fn queue_deletion_of(
+    tx: &Transaction<'_>,
+    key: &str,
+    known: Option<&str>,
+    reason: &str,
+    now: Millis,
+    max_attempts: u32,
+) -> rusqlite::Result<String> {
+    let current: Option<(Option<String>, String)> = tx
+        .one(
+            "SELECT object_id, sha256 FROM objects WHERE object_key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    // An object with an id is named by it; an older one by its bytes; an unknown one by time.
+    let (object_id, sha256) = match (known, current) {
+        (Some(id), _) => (Some(id.to_string()), None),
+        (None, Some((Some(id), _))) => (Some(id), None),
+        (None, Some((None, sha))) => (None, Some(sha)),
+        (None, None) => (None, None),
+    };
+    tx.run("DELETE FROM objects WHERE object_key = ?1", [key])?;
+    tx.run(
+        "UPDATE variants SET removed_at = ?2 WHERE object_key = ?1 AND removed_at IS NULL",
+        params![key, now],
+    )?;
     let waiting: Option<String> = tx
         .one(
             "SELECT id FROM deletion_outbox
-             WHERE object_key = ?1 AND state IN ('pending', 'sending') LIMIT 1",
-            [key],
+             WHERE object_key = ?1 AND state IN ('pending', 'sending')
+               AND object_id IS ?2 AND sha256 IS ?3 LIMIT 1",
+            params![key, object_id, sha256],
             |r| r.get(0),
         )
         .optional()?;
@@ -148,29 +191,28 @@ pub(super) fn queue_deletion(
     }
     let id = uuid::Uuid::new_v4().to_string();
     tx.run(
-        "INSERT INTO deletion_outbox (id, object_key, reason, max_attempts, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![id, key, reason, max_attempts, now],
-    )?;
-    tx.run(
-        "UPDATE variants SET removed_at = ?2 WHERE object_key = ?1 AND removed_at IS NULL",
-        params![key, now],
+        "INSERT INTO deletion_outbox (id, object_key, reason, max_attempts, created_at, updated_at,
+                                      object_id, sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![id, key, reason, max_attempts, now, object_id, sha256],
     )?;
     Ok(id)
 }
 
-/// A new upload of `key` makes a deletion that has not been sent yet moot: sending it
-/// would delete the new object. Part of the caller's transaction.
+/// Job `job` has just put a new upload at `key`: a deletion of the key not sent yet is
+/// superseded, since it was asked for before this upload. (One already on its way is checked
+/// against what the key holds just before it is sent.) Part of the caller's transaction.
 pub(super) fn supersede_deletions(
     tx: &Transaction<'_>,
     key: &str,
+    job: i64,
     now: Millis,
 ) -> rusqlite::Result<()> {
     tx.run(
-        "UPDATE deletion_outbox SET state = 'done', last_error = 'superseded by a new upload of the key',
-                                    updated_at = ?2
+        "UPDATE deletion_outbox SET state = 'superseded', updated_at = ?2,
+                last_error = 'not sent: the key was uploaded again (job ' || ?3 || ') after the deletion was asked for'
          WHERE object_key = ?1 AND state = 'pending'",
-        params![key, now],
+        params![key, now, job],
     )?;
     Ok(())
 }
@@ -191,8 +233,20 @@ impl Store {
         Ok(ids)
     }
 
-    /// Removes an uploaded image: every variant of job `id` still in the bucket is queued for
-    /// deletion, in one transaction. Returns the new rows' ids.
+    /// Queues the deletion of the upload `object_id` at `key`; returns the row's id.
+    pub fn delete_upload(&self, key: &str, object_id: &str, reason: &str) -> Result<String> {
+        let now = self.clock.now_ms();
+        let attempts = self.outbox_attempts.load(Ordering::Relaxed);
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let id = queue_deletion_of(&tx, key, Some(object_id), reason, now, attempts)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Removes an uploaded image: every key that still holds one of job `id`'s variants is
+    /// queued for deletion, in one transaction; its variants whose keys were uploaded again
+    /// since are history and only marked removed. Returns the rows' ids.
     pub fn remove_job(&self, id: i64, reason: &str) -> Result<Vec<String>> {
         let now = self.clock.now_ms();
         let attempts = self.outbox_attempts.load(Ordering::Relaxed);
@@ -210,17 +264,20 @@ impl Store {
                 why: format!("it is {state}; only an uploaded image can be removed"),
             });
         }
+        // Only the keys that still hold this photo: a key uploaded again since holds a later
+        // one, which removing this photo must not delete.
         let keys: Vec<String> = tx
-            .prepare_cached(
-                "SELECT object_key FROM variants
-                 WHERE job_id = ?1 AND state = 'uploaded' AND removed_at IS NULL ORDER BY name",
-            )?
+            .prepare_cached("SELECT object_key FROM objects WHERE job_id = ?1 ORDER BY variant")?
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let ids = keys
             .iter()
             .map(|key| queue_deletion(&tx, key, reason, now, attempts))
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.run(
+            "UPDATE variants SET removed_at = ?2 WHERE job_id = ?1 AND removed_at IS NULL",
+            params![id, now],
+        )?;
         tx.commit()?;
         Ok(ids)
     }
@@ -277,6 +334,7 @@ impl Store {
                 Ok(OutboxState::Sending) => counts.sending = n,
                 Ok(OutboxState::Synced) => counts.synced = n,
                 Ok(OutboxState::Done) => counts.done = n,
+                Ok(OutboxState::Superseded) => counts.superseded = n,
                 Ok(OutboxState::Dead) => counts.dead = n,
                 Err(_) => {}
             }
@@ -362,6 +420,14 @@ impl Store {
                     ),
                     params![id, owner, error, now],
                 )?,
+                Settlement::Superseded { reason } => tx.run(
+                    &format!(
+                        "UPDATE deletion_outbox SET state = 'superseded', lease_owner = NULL,
+                                lease_expires_at = NULL, last_error = ?3, updated_at = ?4
+                         WHERE {held}"
+                    ),
+                    params![id, owner, format!("not deleted: {reason}"), now],
+                )?,
             };
         }
         tx.commit()?;
@@ -381,7 +447,8 @@ impl DeletionStore for Store {
         let tx = conn.transaction()?;
         let due: Vec<DueDeletion> = tx
             .prepare_cached(
-                "SELECT id, object_key, attempts, max_attempts FROM deletion_outbox
+                "SELECT id, object_key, attempts, max_attempts, object_id, sha256, created_at
+                 FROM deletion_outbox
                  WHERE (state = 'pending' AND next_attempt_at <= ?1)
                     OR (state = 'sending' AND lease_expires_at <= ?1)
                  ORDER BY created_at, id LIMIT ?2",
@@ -431,8 +498,11 @@ impl DeletionStore for Store {
 }
 
 /// A job that replaces its SKU's photos (or one photo) has just been uploaded: the SKU's
-/// images from earlier batches (or that photo) are removed, and their keys that this job did
-/// not overwrite are queued for deletion. Part of the caller's transaction (the job's `finish`).
+/// images from earlier batches (or that photo) are removed, and the keys that still hold them
+/// are queued for deletion (a key this batch uploaded again holds the new photo already).
+/// While another job of the same batch and SKU is still on its way, nothing is queued: the
+/// last of them to end does it for all, so one sibling never deletes a key another is about
+/// to upload again. Part of the caller's transaction (the job's `finish`).
 pub(super) fn replace_earlier(
     tx: &Transaction<'_>,
     job: i64,
@@ -447,33 +517,44 @@ pub(super) fn replace_earlier(
     if !replaces && replaces_job.is_none() {
         return Ok(());
     }
-    let earlier: Vec<(i64, String, String)> = tx
+    if replaces {
+        let siblings_on_their_way: bool = tx.one(
+            "SELECT EXISTS (SELECT 1 FROM jobs s JOIN jobs n ON n.id = ?1
+                            WHERE s.batch_id = n.batch_id AND s.sku = n.sku AND s.replaces = 1
+                              AND s.id <> n.id
+                              AND s.state IN ('queued', 'processing', 'staged', 'uploading'))",
+            [job],
+            |r| r.get(0),
+        )?;
+        if siblings_on_their_way {
+            return Ok(());
+        }
+    }
+    let earlier: Vec<(i64, String)> = tx
         .prepare_cached(
-            "SELECT v.job_id, v.name, v.object_key FROM variants v
-             JOIN jobs j ON j.id = v.job_id
+            "SELECT j.id, o.object_key FROM jobs j
              JOIN jobs n ON n.id = ?1
+             LEFT JOIN objects o ON o.job_id = j.id
              WHERE ((n.replaces = 1 AND j.sku = n.sku AND j.batch_id < n.batch_id)
                     OR j.id = n.replaces_job)
                AND j.id <> n.id AND j.state = 'uploaded'
-               AND v.state = 'uploaded' AND v.removed_at IS NULL",
+               AND EXISTS (SELECT 1 FROM variants v WHERE v.job_id = j.id
+                             AND v.state = 'uploaded' AND v.removed_at IS NULL)",
         )?
-        .query_map([job], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map([job], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<(i64, Option<String>)>>>()?
+        .into_iter()
+        .map(|(id, key)| (id, key.unwrap_or_default()))
+        .collect();
     let reason = format!("replaced by job {job}");
-    for (old_job, variant, key) in earlier {
-        let overwritten: bool = tx.one(
-            "SELECT EXISTS (SELECT 1 FROM variants WHERE job_id = ?1 AND object_key = ?2)",
-            params![job, key],
-            |r| r.get(0),
-        )?;
-        if overwritten {
-            tx.run(
-                "UPDATE variants SET removed_at = ?3 WHERE job_id = ?1 AND name = ?2",
-                params![old_job, variant, now],
-            )?;
-        } else {
+    for (old_job, key) in earlier {
+        if !key.is_empty() {
             queue_deletion(tx, &key, &reason, now, max_attempts)?;
         }
+        tx.run(
+            "UPDATE variants SET removed_at = ?2 WHERE job_id = ?1 AND removed_at IS NULL",
+            params![old_job, now],
+        )?;
     }
     Ok(())
 }
@@ -499,16 +580,61 @@ mod tests {
     struct Deleter {
         failing: Mutex<Vec<(String, String)>>,
         request_error: Mutex<Option<TransportError>>,
+        /// A request holding this key is refused whole, as S3 refuses XML it cannot parse.
+        poison: Mutex<Option<String>>,
+        /// What a HEAD finds, by key; keys not listed hold an object stored long ago.
+        holds: Mutex<std::collections::HashMap<String, Option<crate::transport::ObjectInfo>>>,
         requests: Mutex<Vec<Vec<String>>>,
     }
 
+    fn stored(object_id: Option<&str>, at: Millis) -> crate::transport::ObjectInfo {
+        crate::transport::ObjectInfo {
+            size: 1,
+            sha256: None,
+            etag: None,
+            object_id: object_id.map(str::to_string),
+            version_id: None,
+            last_modified_ms: Some(at),
+        }
+    }
+
     impl ObjectDeleter for Deleter {
+        fn head<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> BoxFuture<'a, TransportResult<Option<crate::transport::ObjectInfo>>> {
+            let found = self
+                .holds
+                .lock()
+                .unwrap()
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| Some(stored(None, 0)));
+            Box::pin(async move { Ok(found) })
+        }
+
         fn delete_objects<'a>(
             &'a self,
             keys: &'a [String],
         ) -> BoxFuture<'a, TransportResult<Vec<KeyError>>> {
             self.requests.lock().unwrap().push(keys.to_vec());
-            let answer = match self.request_error.lock().unwrap().clone() {
+            let poisoned = self
+                .poison
+                .lock()
+                .unwrap()
+                .as_ref()
+                .is_some_and(|p| keys.contains(p));
+            let whole = match self.request_error.lock().unwrap().clone() {
+                None if poisoned => Some(
+                    TransportError::new(
+                        ErrorKind::Permanent,
+                        "The XML you provided was not well-formed",
+                    )
+                    .with_code("MalformedXML"),
+                ),
+                other => other,
+            };
+            let answer = match whole {
                 Some(e) => Err(e),
                 None => Ok(self
                     .failing
@@ -670,6 +796,7 @@ mod tests {
             attempted: false,
             upload_id: None,
             etag: None,
+            object_id: None,
         }
     }
 
@@ -691,11 +818,22 @@ mod tests {
         store.stage(id, "w", &variants, &[], None).unwrap();
         store.claim("w", JobState::Staged, TTL).unwrap().unwrap();
         for v in &variants[..variants.len() - 1] {
-            store.variant_uploaded(id, "w", &v.name, None).unwrap();
+            store
+                .variant_uploaded(
+                    id,
+                    "w",
+                    Confirmed {
+                        variant: &v.name,
+                        etag: None,
+                        object_id: None,
+                    },
+                )
+                .unwrap();
         }
         let last = Confirmed {
             variant: &variants[variants.len() - 1].name,
             etag: None,
+            object_id: None,
         };
         store.finish(id, "w", Some(last)).unwrap();
         id
@@ -742,13 +880,119 @@ mod tests {
             .unwrap();
         uploaded(&store, new_job("a.jpg"), &["products/S/a-v0.jpg"]);
         let rows = store.outbox(None, None, 10).unwrap();
-        assert_eq!(rows[0].state, OutboxState::Done);
+        assert_eq!(rows[0].state, OutboxState::Superseded);
         assert!(
             rows[0]
                 .last_error
                 .as_deref()
                 .unwrap()
-                .contains("superseded")
+                .contains("uploaded again")
+        );
+    }
+
+    #[test]
+    fn a_key_uploaded_again_shows_one_photo_and_removing_the_old_one_deletes_nothing() {
+        let (_d, store, _c) = store();
+        let key = "products/S/a-v0.jpg";
+        let old = uploaded(&store, new_job("v1/a.jpg"), &[key]);
+        let new = uploaded(&store, new_job("v2/a.jpg"), &[key]);
+        let gallery = store.gallery("", 100).unwrap();
+        assert_eq!(
+            gallery.iter().map(|i| i.job_id).collect::<Vec<_>>(),
+            [new],
+            "one current photo per key"
+        );
+        assert!(store.remove_job(old, "test").unwrap().is_empty());
+        assert_eq!(store.current_object(key).unwrap().unwrap().job_id, new);
+        // Removing the new one deletes the key, naming the upload it holds.
+        assert_eq!(store.remove_job(new, "test").unwrap().len(), 1);
+        assert!(store.current_object(key).unwrap().is_none());
+        assert!(store.gallery("", 100).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_recorded_before_is_a_new_upload_once_its_key_holds_another() {
+        let (_d, store, _c) = store();
+        let key = "products/S/a-v0.jpg";
+        let v1 = uploaded(&store, new_job("v1/a.jpg"), &[key]);
+        uploaded(&store, new_job("v2/a.jpg"), &[key]);
+        let again = store.enqueue("batch", &[new_job("v1/a.jpg")], 3).unwrap();
+        assert_ne!(again.ids[0], v1, "v1 again is a new job");
+        assert_eq!(again.added, again.ids);
+    }
+
+    #[tokio::test]
+    async fn a_request_refused_as_a_whole_is_split_so_only_the_bad_key_is_charged() {
+        let (_d, store, clock) = store();
+        let mut all = keys(9);
+        all.push("products/S/bad.jpg".into());
+        store.delete_keys(&all, "test").unwrap();
+        let deleter = Deleter::default();
+        *deleter.poison.lock().unwrap() = Some("products/S/bad.jpg".into());
+        let report = drain_once(&store, &deleter, &*clock, &settings("w"))
+            .await
+            .unwrap();
+        assert_eq!((report.deleted, report.retried), (9, 1));
+        for (key, state, attempts) in states(&store) {
+            if key.ends_with("bad.jpg") {
+                assert_eq!((state, attempts), (OutboxState::Pending, 1));
+            } else {
+                assert_eq!((state, attempts), (OutboxState::Done, 0), "{key}");
+            }
+        }
+        // Halving: 10 keys, then 5 + 5, and so on down to the bad key alone.
+        let requests = deleter.requests.lock().unwrap();
+        assert!(requests.len() <= 2 * 4 + 1, "{} requests", requests.len());
+        assert!(
+            requests
+                .iter()
+                .any(|r| r == &["products/S/bad.jpg".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deletion_whose_key_holds_a_later_upload_is_superseded_and_not_sent() {
+        let (_d, store, clock) = store();
+        // Deletions of keys this workstation never recorded mean what was stored before.
+        clock.advance(10_000);
+        let asked = clock.now_ms();
+        store.delete_keys(&keys(3), "test").unwrap();
+        let deleter = Deleter::default();
+        deleter.holds.lock().unwrap().extend([
+            (
+                "products/S/0.jpg".to_string(),
+                Some(stored(None, asked - 5_000)),
+            ),
+            (
+                "products/S/1.jpg".to_string(),
+                Some(stored(Some(&"a".repeat(32)), asked + 1)),
+            ),
+            ("products/S/2.jpg".to_string(), None),
+        ]);
+        let report = drain_once(&store, &deleter, &*clock, &settings("w"))
+            .await
+            .unwrap();
+        assert_eq!((report.deleted, report.superseded), (2, 1));
+        assert_eq!(
+            *deleter.requests.lock().unwrap(),
+            vec![vec!["products/S/0.jpg".to_string()]],
+            "only the key still holding what was meant is sent"
+        );
+        let superseded: Vec<String> = states(&store)
+            .into_iter()
+            .filter(|(_, s, _)| *s == OutboxState::Superseded)
+            .map(|(k, _, _)| k)
+            .collect();
+        assert_eq!(superseded, ["products/S/1.jpg"]);
+        let why = store
+            .outbox(Some(OutboxState::Superseded), None, 10)
+            .unwrap();
+        assert!(
+            why[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .starts_with("not deleted: ")
         );
     }
 

@@ -21,8 +21,8 @@ use super::delegate::transport_from_inherent;
 use super::error::causes;
 use super::http::{self, file_body, path_below, s3_answer, send_signed};
 use super::{
-    CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
-    TransportError, TransportResult,
+    CompletedPart, ErrorKind, FileRange, OBJECT_ID_METADATA, ObjectInfo, PutObject,
+    SHA256_METADATA, ServerPart, TransportError, TransportResult,
 };
 use crate::config::UploadSettings;
 
@@ -173,6 +173,7 @@ impl Companion {
             ("filename", path),
             ("type", object.content_type.as_str()),
             ("metadata[sha256]", object.sha256.as_str()),
+            ("metadata[object-id]", object.object_id.as_str()),
         ];
         let form: FormPost = self
             .call(
@@ -218,11 +219,17 @@ impl Companion {
         s3_answer(self.http.post(&form.url).multipart(body).send().await).await
     }
 
-    async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
+    async fn create(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: &str,
+        object_id: &str,
+    ) -> TransportResult<String> {
         let body = serde_json::json!({
             "filename": path_below(&self.prefix, key)?,
             "type": content_type,
-            "metadata": { SHA256_METADATA: sha256 },
+            "metadata": { SHA256_METADATA: sha256, OBJECT_ID_METADATA: object_id },
         });
         let created: Created = self
             .call(

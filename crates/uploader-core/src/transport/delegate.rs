@@ -25,8 +25,9 @@ macro_rules! transport_from_inherent {
                 key: &'a str,
                 content_type: &'a str,
                 sha256: &'a str,
+                object_id: &'a str,
             ) -> $crate::transport::BoxFuture<'a, $crate::transport::TransportResult<String>> {
-                Box::pin(self.create(key, content_type, sha256))
+                Box::pin(self.create(key, content_type, sha256, object_id))
             }
 
             fn upload_part<'a>(

@@ -30,6 +30,15 @@ pub use s3_direct::S3Direct;
 /// already there is ours, for single and multipart uploads alike.
 pub const SHA256_METADATA: &str = "sha256";
 
+/// User metadata holding the upload's own id (32 hex characters, drawn when the variant is
+/// staged): which upload a key holds, so a deletion removes only the one it means.
+pub const OBJECT_ID_METADATA: &str = "object-id";
+
+/// A new upload id: 128 random bits in lowercase hex.
+pub fn new_object_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
 /// One object to store in one request.
 #[derive(Debug, Clone)]
 pub struct PutObject {
@@ -38,6 +47,8 @@ pub struct PutObject {
     pub content_type: String,
     /// Lowercase hex SHA-256 of `body`; sent so the server verifies every byte.
     pub sha256: String,
+    /// Stored as the object's `object-id` metadata.
+    pub object_id: String,
 }
 
 /// A part's bytes: a range of a staged file, streamed from disk (and read again if the
@@ -56,6 +67,12 @@ pub struct ObjectInfo {
     /// The SHA-256 recorded in the object's metadata, if it has one.
     pub sha256: Option<String>,
     pub etag: Option<String>,
+    /// The upload's own id (`object-id` metadata), if it was stored with one.
+    pub object_id: Option<String>,
+    /// The store's version id, where the bucket keeps versions.
+    pub version_id: Option<String>,
+    /// When the store last wrote the object, by its own clock.
+    pub last_modified_ms: Option<crate::clock::Millis>,
 }
 
 /// An object now stored, as whoever keeps the catalog is told of it.
@@ -71,6 +88,8 @@ pub struct Registration {
     pub original_name: Option<String>,
     pub width: u32,
     pub height: u32,
+    /// The upload's own id, as stored with the object.
+    pub object_id: Option<String>,
 }
 
 /// A part the server holds for a multipart upload.
@@ -103,12 +122,14 @@ pub trait Transport: Send + Sync {
         key: &'a str,
     ) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>>;
 
-    /// Starts a multipart upload (CRC32C per part); returns its upload id.
+    /// Starts a multipart upload (CRC32C per part) of the object with `object_id`; returns
+    /// the multipart upload's id.
     fn create_multipart<'a>(
         &'a self,
         key: &'a str,
         content_type: &'a str,
         sha256: &'a str,
+        object_id: &'a str,
     ) -> BoxFuture<'a, TransportResult<String>>;
 
     /// Sends one part with its base64 CRC32C, which the server checks; returns its ETag.

@@ -29,6 +29,8 @@ pub struct PresignPut<'a> {
     /// Lowercase hex SHA-256 of the bytes, signed in as the checksum S3 verifies.
     pub sha256: &'a str,
     pub size: u64,
+    /// The upload's own id, signed in as its `object-id` metadata.
+    pub object_id: Option<&'a str>,
 }
 
 impl S3Direct {
@@ -39,7 +41,7 @@ impl S3Direct {
         expires_in: Duration,
     ) -> TransportResult<Presigned> {
         let request = self
-            .put_request(put.key, put.content_type, put.sha256)?
+            .put_request(put.key, put.content_type, put.sha256, put.object_id)?
             .content_length(i64::try_from(put.size).unwrap_or(i64::MAX))
             .presigned(config(expires_in)?)
             .await

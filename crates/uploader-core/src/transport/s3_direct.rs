@@ -24,8 +24,8 @@ use super::delegate::transport_from_inherent;
 use super::error::causes;
 use super::{BoxFuture, CredentialStatus};
 use super::{
-    CompletedPart, ErrorKind, FileRange, ObjectInfo, PutObject, SHA256_METADATA, ServerPart,
-    Transport, TransportError, TransportResult,
+    CompletedPart, ErrorKind, FileRange, OBJECT_ID_METADATA, ObjectInfo, PutObject,
+    SHA256_METADATA, ServerPart, Transport, TransportError, TransportResult,
 };
 use crate::config::{AwsKeys, S3Settings, UploadSettings};
 use crate::deletion::{Deletions, KeyError, ObjectDeleter};
@@ -314,12 +314,14 @@ impl S3Direct {
     }
 
     /// A PutObject of `key` with everything asked for on every object: its SHA-256 as the
-    /// checksum S3 verifies and as metadata, SSE, storage class and cache control.
+    /// checksum S3 verifies and as metadata, the upload's id as metadata, SSE, storage class
+    /// and cache control.
     pub(super) fn put_request(
         &self,
         key: &str,
         content_type: &str,
         sha256: &str,
+        object_id: Option<&str>,
     ) -> TransportResult<PutObjectFluentBuilder> {
         let checksum = hex_to_base64(sha256).ok_or_else(|| {
             TransportError::new(
@@ -335,7 +337,7 @@ impl S3Direct {
             .key(key)
             .content_type(content_type)
             .checksum_sha256(checksum)
-            .metadata(SHA256_METADATA, sha256)
+            .set_metadata(with_object_id(sha256, object_id))
             .set_server_side_encryption(s.sse.clone())
             .set_ssekms_key_id(s.kms_key_id.clone())
             .set_storage_class(s.storage_class.clone())
@@ -344,7 +346,12 @@ impl S3Direct {
 
     async fn put(&self, object: PutObject) -> TransportResult<Option<String>> {
         let response = self
-            .put_request(&object.key, &object.content_type, &object.sha256)?
+            .put_request(
+                &object.key,
+                &object.content_type,
+                &object.sha256,
+                Some(&object.object_id),
+            )?
             .body(ByteStream::from(object.body))
             .customize()
             // The SHA-256 checksum header already covers the bytes: no second hash to sign.
@@ -371,13 +378,25 @@ impl S3Direct {
                     .and_then(|m| m.get(SHA256_METADATA))
                     .map(|s| s.to_ascii_lowercase()),
                 etag: head.e_tag().map(str::to_string),
+                object_id: head
+                    .metadata()
+                    .and_then(|m| m.get(OBJECT_ID_METADATA))
+                    .map(|s| s.to_ascii_lowercase()),
+                version_id: head.version_id().map(str::to_string),
+                last_modified_ms: head.last_modified().and_then(|t| t.to_millis().ok()),
             })),
             Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
             Err(e) => Err(self.explain(e)),
         }
     }
 
-    async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
+    async fn create(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: &str,
+        object_id: &str,
+    ) -> TransportResult<String> {
         let s = &self.stored_as;
         let response = self
             .client()
@@ -386,7 +405,7 @@ impl S3Direct {
             .key(key)
             .content_type(content_type)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
-            .metadata(SHA256_METADATA, sha256)
+            .set_metadata(with_object_id(sha256, Some(object_id)))
             .set_server_side_encryption(s.sse.clone())
             .set_ssekms_key_id(s.kms_key_id.clone())
             .set_storage_class(s.storage_class.clone())
@@ -695,6 +714,10 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
 }
 
 impl ObjectDeleter for S3Direct {
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, TransportResult<Option<ObjectInfo>>> {
+        Box::pin(S3Direct::head(self, key))
+    }
+
     fn delete_objects<'a>(
         &'a self,
         keys: &'a [String],
@@ -732,6 +755,19 @@ transport_from_inherent!(S3Direct {
         }
     }
 });
+
+/// The metadata every upload carries: its SHA-256 and, when known, its own id.
+fn with_object_id(
+    sha256: &str,
+    object_id: Option<&str>,
+) -> Option<std::collections::HashMap<String, String>> {
+    let mut metadata =
+        std::collections::HashMap::from([(SHA256_METADATA.to_string(), sha256.to_string())]);
+    if let Some(id) = object_id {
+        metadata.insert(OBJECT_ID_METADATA.to_string(), id.to_string());
+    }
+    Some(metadata)
+}
 
 pub(crate) fn hex_to_base64(hex: &str) -> Option<String> {
     if hex.len() != 64 {

@@ -113,6 +113,7 @@ impl Backend {
             name: None,
             sku: None,
             variant: None,
+            object_id: Some(object.object_id.clone()),
         };
         let mut resigned = false;
         loop {
@@ -135,10 +136,19 @@ impl Backend {
             size: state.size.unwrap_or(0),
             sha256: state.sha256.map(|s| s.to_ascii_lowercase()),
             etag: state.etag,
+            object_id: state.object_id.map(|s| s.to_ascii_lowercase()),
+            version_id: state.version_id,
+            last_modified_ms: state.last_modified_ms,
         }))
     }
 
-    async fn create(&self, key: &str, content_type: &str, sha256: &str) -> TransportResult<String> {
+    async fn create(
+        &self,
+        key: &str,
+        content_type: &str,
+        sha256: &str,
+        object_id: &str,
+    ) -> TransportResult<String> {
         let request = FileToSign {
             path: path_below(&self.prefix, key)?.to_string(),
             content_type: content_type.to_string(),
@@ -147,6 +157,7 @@ impl Backend {
             name: None,
             sku: None,
             variant: None,
+            object_id: Some(object_id.to_string()),
         };
         let answer: CreateMultipartResponse = self
             .api
@@ -275,6 +286,7 @@ impl Backend {
             name: object.original_name.clone(),
             width: Some(object.width),
             height: Some(object.height),
+            object_id: object.object_id.clone(),
         };
         let _: CompleteResponse = self
             .api
@@ -291,7 +303,11 @@ impl Backend {
                     id: row.id.clone(),
                     path: path_below(&self.prefix, &row.key)?.to_string(),
                     reason: row.reason.chars().take(200).collect(),
-                    requested_at_ms: row.requested_at,
+                    // In the backend's clock, which its worker compares with S3's.
+                    requested_at_ms: row.meant.requested_at
+                        + self.api.skew_ms.load(Ordering::Relaxed),
+                    object_id: row.meant.object_id.clone(),
+                    sha256: row.meant.sha256.clone(),
                 })
             })
             .collect::<TransportResult<Vec<_>>>()?;
