@@ -274,7 +274,14 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |request| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
+        // Its own task: a request whose client is killed mid-way still reaches the server and
+        // is still counted, as S3 would have acted on it.
+        async move {
+            let answer = tokio::spawn(async move { handle(&shared, request).await })
+                .await
+                .unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, format!("proxy task: {e}")));
+            Ok::<_, Infallible>(answer)
+        }
     });
     // An error here is the client's connection breaking: nothing to report it to.
     let _ = hyper::server::conn::http1::Builder::new()

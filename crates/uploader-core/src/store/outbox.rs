@@ -1029,6 +1029,48 @@ mod tests {
     }
 
     #[test]
+    fn a_replacing_batch_deletes_nothing_while_a_sibling_is_still_on_its_way() {
+        let (_d, store, _c) = store();
+        uploaded(&store, new_job("front.jpg"), &["products/SKU/front.jpg"]);
+        uploaded(&store, new_job("side.jpg"), &["products/SKU/side.jpg"]);
+        // A re-shoot replacing the SKU: the back (a new key) and the front again.
+        let shoot = ["new/back.jpg", "new/front.jpg"].map(|name| NewJob {
+            replaces: true,
+            ..new_job(name)
+        });
+        let ids = store.enqueue("re-shoot", &shoot, 3).unwrap().ids;
+        for (id, key) in ids
+            .iter()
+            .zip(["products/SKU/back.jpg", "products/SKU/front.jpg"])
+        {
+            assert_eq!(
+                store.claim("w", JobState::Queued, TTL).unwrap().unwrap().id,
+                *id
+            );
+            store
+                .stage(*id, "w", &[variant("v0", key)], &[], None)
+                .unwrap();
+        }
+        let finish = |id: i64| {
+            assert_eq!(
+                store.claim("w", JobState::Staged, TTL).unwrap().unwrap().id,
+                id
+            );
+            let last = Confirmed {
+                variant: "v0",
+                etag: None,
+                object_id: None,
+            };
+            store.finish(id, "w", Some(last)).unwrap();
+        };
+        // The back lands first: the old front must not be queued while the new front is sent.
+        finish(ids[0]);
+        assert!(queued_keys(&store).is_empty());
+        finish(ids[1]);
+        assert_eq!(queued_keys(&store), ["products/SKU/side.jpg"]);
+    }
+
+    #[test]
     fn replacing_one_photo_removes_that_photo_only_once_the_new_one_is_uploaded() {
         let (_d, store, _c) = store();
         let front = uploaded(
