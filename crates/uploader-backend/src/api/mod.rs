@@ -224,30 +224,28 @@ async fn authenticate(
 
 pub use crate::db::epoch_ms;
 
-/// An upload id (`object-id`): 32 lowercase hex characters, or a 400 naming the field.
+/// Whether `value` is `len` lowercase hex digits (a SHA-256 is 64, an upload id 32).
+pub fn is_lower_hex(value: &str, len: usize) -> bool {
+    value.len() == len
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An upload id (`object-id`), when given: 32 lowercase hex characters, or a 400 naming the
+/// field.
 pub fn check_object_id(field: &str, value: Option<&str>) -> Result<(), ApiError> {
     match value {
-        Some(v)
-            if v.len() != 32
-                || !v
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-        {
-            Err(ApiError::bad_request(format!(
-                "`{field}` must be 32 lowercase hex characters"
-            )))
-        }
+        Some(v) if !is_lower_hex(v, 32) => Err(ApiError::bad_request(format!(
+            "`{field}` must be 32 lowercase hex characters"
+        ))),
         _ => Ok(()),
     }
 }
 
 /// A lowercase hex SHA-256, or a 400 naming the field.
 pub fn check_sha256(field: &str, value: &str) -> Result<(), ApiError> {
-    if value.len() == 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if is_lower_hex(value, 64) {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(

@@ -42,12 +42,8 @@ pub fn accept(
             continue;
         }
         let malformed = |v: &Option<String>, len: usize| {
-            v.as_ref().is_some_and(|v| {
-                v.len() != len
-                    || !v
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            })
+            v.as_deref()
+                .is_some_and(|v| !crate::api::is_lower_hex(v, len))
         };
         if malformed(&d.object_id, 32) || malformed(&d.sha256, 64) {
             receipt.refused.push(refuse(
@@ -260,15 +256,21 @@ impl DeletionStore for DeletionQueue {
                 Settlement::Deleted => {
                     // The catalog forgets the object with it, if its record is of that very
                     // object: a registration that landed meanwhile stays.
-                    tx.execute(
-                        "DELETE FROM uploads WHERE key = (SELECT s3_key FROM s3_deletion_queue q
-                                                          WHERE q.id = ?1 AND q.lease_owner = ?2)
-                           AND (object_id IS (SELECT object_id FROM s3_deletion_queue WHERE id = ?1)
-                                OR ((SELECT object_id FROM s3_deletion_queue WHERE id = ?1) IS NULL
-                                    AND registered_at_ms <= (SELECT COALESCE(requested_at, created_at)
-                                                             FROM s3_deletion_queue WHERE id = ?1)))",
-                        params![id, owner],
-                    )?;
+                    let meant: Option<(String, Option<String>, Millis)> = tx
+                        .query_row(
+                            "SELECT s3_key, object_id, COALESCE(requested_at, created_at)
+                             FROM s3_deletion_queue WHERE id = ?1 AND lease_owner = ?2",
+                            params![id, owner],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )
+                        .optional()?;
+                    if let Some((key, object_id, asked)) = meant {
+                        tx.execute(
+                            "DELETE FROM uploads WHERE key = ?1
+                               AND (object_id IS ?2 OR (?2 IS NULL AND registered_at_ms <= ?3))",
+                            params![key, object_id, asked],
+                        )?;
+                    }
                     to_history(&tx, id, owner, now, "deleted", None)?
                 }
                 Settlement::Superseded { reason } => {

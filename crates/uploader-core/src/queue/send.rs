@@ -213,12 +213,13 @@ impl Uploader {
     /// under our upload id. The same bytes put there by someone else do not count: this
     /// workstation's record must name what the key holds.
     async fn already_there(&self, v: &VariantRecord) -> Sent<bool> {
-        Ok(self.head(&v.object_key).await?.is_some_and(|o| {
-            o.size == v.bytes
-                && o.sha256.as_deref() == Some(v.sha256.as_str())
-                && o.object_id.is_some()
-                && o.object_id == v.object_id
-        }))
+        let Some(id) = v.object_id.as_deref() else {
+            return Ok(false);
+        };
+        Ok(self
+            .head(&v.object_key)
+            .await?
+            .is_some_and(|o| o.is_upload(v.bytes, &v.sha256, Some(id))))
     }
 
     fn record_uploaded(&self, job: &JobRecord, variant: String, landed: Landed) -> Sent<()> {

@@ -376,9 +376,7 @@ impl CurrentObject {
 
     /// Whether `found` (a HEAD's answer) is this very upload, still there.
     pub fn is(&self, found: &crate::transport::ObjectInfo) -> bool {
-        found.size == self.bytes
-            && found.sha256.as_deref() == Some(self.sha256.as_str())
-            && found.object_id == self.object_id
+        found.is_upload(self.bytes, &self.sha256, self.object_id.as_deref())
     }
 }
 

@@ -530,7 +530,7 @@ pub(super) fn replace_earlier(
             return Ok(());
         }
     }
-    let earlier: Vec<(i64, String)> = tx
+    let earlier: Vec<(i64, Option<String>)> = tx
         .prepare_cached(
             "SELECT j.id, o.object_key FROM jobs j
              JOIN jobs n ON n.id = ?1
@@ -542,13 +542,11 @@ pub(super) fn replace_earlier(
                              AND v.state = 'uploaded' AND v.removed_at IS NULL)",
         )?
         .query_map([job], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<(i64, Option<String>)>>>()?
-        .into_iter()
-        .map(|(id, key)| (id, key.unwrap_or_default()))
-        .collect();
+        .collect::<rusqlite::Result<_>>()?;
     let reason = format!("replaced by job {job}");
     for (old_job, key) in earlier {
-        if !key.is_empty() {
+        // No key: every key of that photo holds a later upload already.
+        if let Some(key) = key {
             queue_deletion(tx, &key, &reason, now, max_attempts)?;
         }
         tx.run(

@@ -75,6 +75,16 @@ pub struct ObjectInfo {
     pub last_modified_ms: Option<crate::clock::Millis>,
 }
 
+impl ObjectInfo {
+    /// Whether this is the upload `object_id` of these bytes (`None`: an object stored before
+    /// uploads had an id, which must then have none either).
+    pub fn is_upload(&self, bytes: u64, sha256: &str, object_id: Option<&str>) -> bool {
+        self.size == bytes
+            && self.sha256.as_deref() == Some(sha256)
+            && self.object_id.as_deref() == object_id
+    }
+}
+
 /// An object now stored, as whoever keeps the catalog is told of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
