@@ -419,3 +419,54 @@ fn write_random(path: &Path, size: u64) -> String {
     out.flush().expect("flush");
     format!("{:x}", hasher.finalize())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_that_crashes_the_app_fails_after_three_starts_and_the_rest_lands() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let mut files = Vec::new();
+    for n in 0..4 {
+        let path = ws.photos().join(format!("C{n}_front.jpg"));
+        write_photo(&path, 50 + n, 320, 240, false);
+        files.push(path);
+    }
+    let poison = ws.photos().join("C2_front.jpg");
+    let mut crashes = 0;
+    let report = loop {
+        let mut cmd = upload(&ws, Signer::Direct(&server, None));
+        // Debug builds abort while rendering this file, as a crashing decoder would.
+        cmd.env("CATALOG_UPLOADER_TEST_CRASH_ON", "C2_front.jpg");
+        let out = cmd.output().expect("run uploader");
+        if out.status.code().is_none() {
+            crashes += 1;
+            assert!(crashes <= 3, "the app kept crashing on the same file");
+            continue;
+        }
+        break serde_json::from_slice::<Value>(&out.stdout).expect("a --json report");
+    };
+    assert_eq!(crashes, 3, "{report}");
+    assert_eq!(
+        (report["uploaded"].as_u64(), report["failed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let failed = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["state"] == "failed")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        failed["source"].as_str().map(PathBuf::from),
+        Some(poison.clone()),
+        "{failed}"
+    );
+    let why = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("stopped while reading this file 3 times"),
+        "{why}"
+    );
+    // Only the poison failed: the others landed.
+    let landed = expected(&[files[0].clone(), files[1].clone(), files[3].clone()]);
+    assert_bucket_holds(&server, &landed).await;
+}

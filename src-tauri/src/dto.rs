@@ -93,6 +93,12 @@ pub enum JobEvent {
     Outbox {
         outbox: OutboxView,
     },
+    /// Something went wrong that no row shows (the local database, say).
+    Problem {
+        message: String,
+    },
+    /// Events were lost: the list is to be read again with `list_jobs`.
+    Reload,
 }
 
 /// Deletions waiting here and, in backend mode, in the backend's queue.

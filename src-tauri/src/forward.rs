@@ -48,8 +48,14 @@ pub fn spawn(app: AppHandle, mut events: Receiver<Event>) {
                     }
                     // `outbox_watch` adds the backend's figures and tells the window.
                     Ok(Event::OutboxChanged) => {}
-                    // The window reloads the list from the database when it falls behind.
-                    Err(RecvError::Lagged(_)) => {}
+                    Ok(Event::Problem { message }) => emit(&app, JobEvent::Problem { message }),
+                    // Events were lost (a 10,000-file drop, "pause all"): the window's rows
+                    // may be stale, so it reads the list again from the database.
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "the window fell behind the queue's events");
+                        pending.clear();
+                        emit(&app, JobEvent::Reload);
+                    }
                     Err(RecvError::Closed) => break,
                 },
                 // Only ticks while there is progress to send, so an idle app stays asleep.
@@ -82,12 +88,12 @@ fn notify_finished(app: &AppHandle, t: &uploader_core::store::BatchTotals) {
         )
     };
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        eprintln!("cannot show a desktop notification: {e}");
+        tracing::warn!("cannot show a desktop notification: {e}");
     }
 }
 
 pub(crate) fn emit(app: &AppHandle, event: JobEvent) {
     if let Err(e) = app.emit(JOB_EVENT, event) {
-        eprintln!("cannot forward an event to the window: {e}");
+        tracing::warn!("cannot forward an event to the window: {e}");
     }
 }

@@ -45,7 +45,7 @@ pub fn spawn(app: AppHandle, uploader: Arc<Uploader>) {
             let view = match uploader.backlog().await {
                 Ok(backlog) => OutboxView::from(&backlog),
                 Err(e) => {
-                    eprintln!("outbox: {e}");
+                    tracing::warn!("outbox: {e}");
                     continue;
                 }
             };
@@ -78,6 +78,6 @@ fn notify(app: &AppHandle, view: &OutboxView) {
         ))
         .show();
     if let Err(e) = shown {
-        eprintln!("cannot show a desktop notification: {e}");
+        tracing::warn!("cannot show a desktop notification: {e}");
     }
 }

@@ -20,7 +20,7 @@ updatedAt: number, };
 
 export type JobStateView = "queued" | "processing" | "staged" | "uploading" | "uploaded" | "failed" | "cancelled";
 
-export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, } | { "kind": "batch", batchId: number, files: number, uploaded: number, failed: number, bytesDone: number, bytesExpected: number, bytesPerSecond: number, etaSeconds: number | null, } | { "kind": "connectivity", online: boolean, } | { "kind": "outbox", outbox: OutboxView, };
+export type JobEvent = { "kind": "added", job: JobView, } | { "kind": "changed", job: JobView, } | { "kind": "progress", jobId: number, bytesDone: number, bytesTotal: number, } | { "kind": "batch", batchId: number, files: number, uploaded: number, failed: number, bytesDone: number, bytesExpected: number, bytesPerSecond: number, etaSeconds: number | null, } | { "kind": "connectivity", online: boolean, } | { "kind": "outbox", outbox: OutboxView, } | { "kind": "problem", message: string, } | { "kind": "reload" };
 
 export type CommandError = { code: string, message: string, };
 

@@ -12,6 +12,8 @@ export function applyEvent(jobs: JobView[], event: JobEvent): JobView[] {
     case "connectivity":
     case "batch":
     case "outbox":
+    case "problem":
+    case "reload":
       return jobs;
   }
 }

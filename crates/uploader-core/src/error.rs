@@ -23,6 +23,16 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    #[error(
+        "local database {}: it was last used by a newer version of Catalog Uploader (schema {found}, this version knows {known}); install that version or newer",
+        path.display()
+    )]
+    StoreTooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+
     #[error("local database: {0}")]
     Sql(#[from] rusqlite::Error),
 
@@ -77,6 +87,7 @@ impl Error {
             Error::Config { .. } => "config",
             Error::Image { .. } => "image",
             Error::Store { .. } | Error::Sql(_) => "store",
+            Error::StoreTooNew { .. } => "store_too_new",
             Error::StateConflict { .. } => "state_conflict",
             Error::NoSuchJob(_) => "no_such_job",
             Error::LeaseLost(_) => "lease_lost",

@@ -22,6 +22,9 @@ pub enum Event {
     Connectivity { online: bool },
     /// The deletion outbox changed; `Uploader::backlog` has the figures.
     OutboxChanged,
+    /// Something went wrong that no job's row shows (the local database, say): logged, and
+    /// for the window to show.
+    Problem { message: String },
 }
 
 /// A broadcast bus; a subscriber that falls behind loses old events, never blocks the core.
@@ -89,6 +92,7 @@ fn log(event: &Event) {
             tracing::warn!("the server cannot be reached: uploads wait")
         }
         Event::OutboxChanged => tracing::debug!("deletion outbox changed"),
+        Event::Problem { message } => tracing::error!("{message}"),
         Event::Progress { .. } | Event::BatchProgress(_) => {}
     }
 }

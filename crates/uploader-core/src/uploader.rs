@@ -1,7 +1,6 @@
 //! The service both front ends drive: record dropped files as jobs, then render and upload
 //! them (the scheduler is in `queue/runner.rs`), announcing every step on the event bus.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -41,8 +40,10 @@ pub struct Uploader {
     pub(crate) outbox_wake: Notify,
     /// This process's lease owner id.
     pub(crate) owner: String,
-    /// Held while this process is the data dir's runner; `None` if another process runs it.
-    pub(crate) runner_lock: Option<File>,
+    /// The data folder: its database, staging, and the lock files saying which lease owners live.
+    pub(crate) data_dir: PathBuf,
+    /// Held for as long as this `Uploader` lives: while it is, no other process takes its leases.
+    _owner_lock: crate::queue::liveness::OwnerLock,
     pub(crate) slots: Slots,
     pub(crate) connectivity: Arc<Connectivity>,
     pub(crate) throttle: Throttle,
@@ -51,6 +52,11 @@ pub struct Uploader {
 }
 
 impl Uploader {
+    /// Says a problem no job shows: to the log and to whoever follows the events.
+    pub(crate) fn problem(&self, message: String) {
+        self.events.send(Event::Problem { message });
+    }
+
     /// Opens the data dir named by `config` and uploads as its mode says: direct with the
     /// keyring's AWS keys or else the AWS chain, or through the backend with the token from
     /// the environment or the keyring.
@@ -113,7 +119,8 @@ impl Uploader {
             .ok_or_else(|| Error::config("data_dir", "not set"))?;
         let store = Store::open(&AppDirs::database(&data_dir), clock)?;
         store.set_outbox_max_attempts(config.outbox.max_attempts);
-        let runner_lock = runner_lock(&data_dir)?;
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4());
+        let owner_lock = crate::queue::liveness::OwnerLock::take(&data_dir, &owner)?;
         // The settings screen's choices, if any, over the config file's.
         let preferences = store
             .preferences()?
@@ -127,8 +134,9 @@ impl Uploader {
             events: EventBus::new(),
             wake: Notify::new(),
             outbox_wake: Notify::new(),
-            owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
-            runner_lock,
+            owner,
+            _owner_lock: owner_lock,
+            data_dir,
             slots: Slots::new(preferences.concurrency),
             connectivity: Arc::new(Connectivity::new(tuning.probe_first, tuning.probe_max)),
             throttle: Throttle::new(preferences.bytes_per_second()),
@@ -274,24 +282,6 @@ pub struct EnqueueOptions<'a> {
     pub replace: bool,
     /// Once the file is uploaded, this job's image is deleted (keys it overwrote aside).
     pub replace_job: Option<i64>,
-}
-
-/// One runner per data dir: the lock is released by the OS when the process dies, so the
-/// next runner knows that every lease it finds was left by a crash.
-fn runner_lock(data_dir: &std::path::Path) -> Result<Option<File>> {
-    std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
-    let path = data_dir.join("runner.lock");
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
-    }
 }
 
 #[cfg(test)]
@@ -624,6 +614,7 @@ mod tests {
                 Event::Progress { .. } => "progress".into(),
                 Event::Connectivity { online } => format!("online {online}"),
                 Event::OutboxChanged => "outbox".into(),
+                Event::Problem { message } => message,
                 Event::BatchProgress(p) => {
                     format!("batch {}/{}", p.totals.uploaded, p.totals.files)
                 }
@@ -831,6 +822,39 @@ mod tests {
         up.run_pending().await.unwrap();
         assert_eq!(up.store().job(id).unwrap().state, JobState::Uploaded);
         assert!(!stale.exists());
+    }
+
+    #[tokio::test]
+    async fn a_later_process_never_takes_a_live_processs_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Arc::new(FakeTransport::default());
+        // `uploader doctor` opens first, then the app, then the doctor exits.
+        let doctor = uploader(dir.path(), transport.clone());
+        let app = uploader(dir.path(), transport.clone());
+        drop(doctor);
+        let jobs = enqueued(
+            &app,
+            app.enqueue(&[photo(dir.path(), "E5.png", 32, 32)], None),
+        );
+        let held = app
+            .store()
+            .claim(&app.owner, JobState::Queued, 30_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(held.id, jobs[0].id);
+        // A later `uploader upload` starts its queue while the app holds the job.
+        let cli = uploader(dir.path(), transport.clone());
+        cli.reclaim_from_the_gone().unwrap();
+        let job = cli.store().job(held.id).unwrap();
+        assert_eq!(
+            job.state,
+            JobState::Processing,
+            "the live app's lease was taken"
+        );
+        // Once the app is gone, its work is taken over at once (not after the lease's 30 s).
+        drop(app);
+        cli.run_pending().await.unwrap();
+        assert_eq!(cli.store().job(held.id).unwrap().state, JobState::Uploaded);
     }
 
     #[tokio::test]

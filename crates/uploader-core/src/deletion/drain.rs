@@ -276,7 +276,7 @@ pub async fn drain_forever(
             Ok(report) => report,
             // A busy or failing database: the rows stay put; try again shortly.
             Err(e) => {
-                eprintln!("deletion drain: {e}");
+                tracing::error!("deletion drain: {e}");
                 tokio::time::sleep(settings.poll).await;
                 continue;
             }

@@ -198,7 +198,7 @@ impl Uploader {
 
     /// Rounds until no row is due now; gives up after `offline_limit` without an answer.
     pub async fn outbox_flush(&self, offline_limit: Duration) -> Result<Flushed> {
-        self.reclaim_outbox()?;
+        self.reclaim_from_the_gone()?;
         let mut flushed = Flushed::default();
         if let Deletions::Unsupported(why) = self.transport.deletions() {
             flushed.unsupported = Some(why.to_string());
@@ -234,8 +234,8 @@ impl Uploader {
     /// Sends the outbox for as long as the app lives: at once when a row is added, when a
     /// backoff ends, and every few seconds while the server cannot be reached.
     pub async fn outbox_forever(self: Arc<Self>) {
-        if let Err(e) = self.reclaim_outbox() {
-            eprintln!("outbox: {e}");
+        if let Err(e) = self.reclaim_from_the_gone() {
+            self.problem(format!("the deletion outbox: {e}"));
         }
         let mut offline_wait = Duration::from_secs(1);
         loop {
@@ -259,7 +259,7 @@ impl Uploader {
                 // Unsupported mode: nothing to do until the settings change.
                 Err(Error::Config { .. }) => Duration::from_secs(3600),
                 Err(e) => {
-                    eprintln!("outbox: {e}");
+                    self.problem(format!("the deletion outbox: {e}"));
                     Duration::from_secs(5)
                 }
             };
@@ -268,14 +268,6 @@ impl Uploader {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-    }
-
-    /// As the data dir's only runner, takes back rows a crashed process left leased.
-    fn reclaim_outbox(&self) -> Result<()> {
-        if self.runner_lock.is_some() {
-            self.store.outbox_reclaim_all_but(&self.owner)?;
-        }
-        Ok(())
     }
 
     fn drain_settings(&self) -> DrainSettings {

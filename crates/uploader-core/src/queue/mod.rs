@@ -4,6 +4,7 @@
 mod backoff;
 mod connectivity;
 mod control;
+pub(crate) mod liveness;
 mod part_plan;
 mod progress;
 mod render;

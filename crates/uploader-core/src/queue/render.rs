@@ -33,6 +33,7 @@ impl Uploader {
         let recipe = Arc::clone(&self.recipe);
         // The source's hash is taken from the bytes read for rendering: no second read.
         let rendered = tokio::task::spawn_blocking(move || {
+            crash_if_asked(&source);
             let bytes = pipeline::read_limited(&source, &recipe.limits)?;
             let source_sha256 = crate::hash::sha256_hex(&bytes);
             pipeline::render_bytes(&source, &bytes, &recipe).map(|r| (r, source_sha256))
@@ -105,7 +106,7 @@ impl Uploader {
             .iter()
             .map(|r| {
                 let staged_path = dir.join(format!("{}.{}", r.variant, r.extension));
-                std::fs::write(&staged_path, &r.bytes).map_err(|e| Error::io(&staged_path, e))?;
+                write_durably(&staged_path, &r.bytes)?;
                 Ok(VariantRecord {
                     object_key: self.naming.key(
                         &job.sku,
@@ -150,9 +151,47 @@ impl Uploader {
                 }
             }
             Err(Error::LeaseLost(_)) => {}
-            Err(e) => eprintln!("job {id}: cannot record its outcome: {e}"),
+            Err(e) => self.problem(format!("job {id}: cannot record its outcome: {e}")),
         }
     }
+}
+
+/// Writes a staged file so that, once the job is recorded as staged, a power cut cannot leave
+/// it empty or half-written: a new file is written and synced, then renamed over the path (a
+/// sender still reading an earlier copy keeps reading that one), and the rename is synced.
+fn write_durably(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut name = path.as_os_str().to_owned();
+    name.push(".part");
+    let part = std::path::PathBuf::from(name);
+    let written = std::fs::File::create(&part).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    written.map_err(|e| Error::io(&part, e))?;
+    std::fs::rename(&part, path).map_err(|e| Error::io(path, e))?;
+    // Windows cannot open a folder to sync it; NTFS journals the rename itself.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))?;
+    }
+    Ok(())
+}
+
+/// Debug builds only: aborts the process when asked to render the file named by
+/// `CATALOG_UPLOADER_TEST_CRASH_ON`, as a decoder that crashes on a hostile file would
+/// (tests of the crash-loop guard; release builds never read the variable).
+fn crash_if_asked(source: &std::path::Path) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("CATALOG_UPLOADER_TEST_CRASH_ON")
+        .is_some_and(|name| source.file_name() == Some(name.as_os_str()))
+    {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = source;
 }
 
 /// The `Content-Type` of a file uploaded as it is, by its extension.

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use super::JobState;
 use crate::clock::Millis;
 use crate::events::Event;
+use crate::store::Among;
 use crate::transport::ErrorKind;
 use crate::{Error, Result, Uploader};
 
@@ -62,13 +63,9 @@ impl Uploader {
     /// Like `run_pending`, but gives up once the server has been unreachable for
     /// `offline_limit` (for scripts, which should not hang for ever).
     pub async fn run_until(self: &Arc<Self>, offline_limit: Option<Duration>) -> Result<Drained> {
-        if self.runner_lock.is_some() {
-            // This process is the only runner: leases of any other owner are left by a crash.
-            for id in self.store.reclaim_all_but(&self.owner)? {
-                self.announce(id, self.store.job(id));
-            }
-            self.clean_staging();
-        }
+        self.reclaim_from_the_gone()?;
+        super::liveness::sweep(&self.data_dir);
+        self.clean_staging();
         let mut renders = JoinSet::new();
         let mut sends = JoinSet::new();
         let mut online = self.connectivity.subscribe();
@@ -81,12 +78,18 @@ impl Uploader {
         // Sweeps that scan the whole table run now and then, not on every turn of the loop:
         // the loop turns once per finished file.
         let mut last_sweep: Option<tokio::time::Instant> = None;
+        // The render of a job interrupted before, while it runs.
+        let mut suspect: Option<tokio::task::Id> = None;
         let result = loop {
             if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
                 last_sweep = Some(tokio::time::Instant::now());
-                for id in self.store.reclaim_expired()? {
+                for id in self
+                    .survive(self.store.reclaim_expired())
+                    .unwrap_or_default()
+                {
                     self.announce(id, self.store.job(id));
                 }
+                self.survive(self.reclaim_from_the_gone());
                 if self.connectivity.is_online() {
                     self.abort_cancelled().await;
                 }
@@ -95,17 +98,37 @@ impl Uploader {
             let concurrency = self.slots.size();
             // Render at most this far ahead of the uploads: staged files wait on disk.
             let ahead = concurrency * 4;
-            let mut staged = self.store.staged_count()?;
-            while renders.len() < render_workers && staged + renders.len() < ahead {
-                let Some(job) = self.claim(JobState::Queued)? else {
+            // A store error (a disk full, a database busy for longer than its timeout) ends
+            // no upload in flight: this turn claims nothing and the loop tries again.
+            let mut staged = self
+                .survive(self.store.staged_count())
+                .unwrap_or(usize::MAX);
+            while renders.len() < render_workers
+                && suspect.is_none()
+                && staged.saturating_add(renders.len()) < ahead
+            {
+                // A job whose render was interrupted runs alone (see `Among`).
+                let among = if renders.is_empty() {
+                    Among::All
+                } else {
+                    Among::Uninterrupted
+                };
+                let Some(job) = self.survive(self.claim(JobState::Queued, among)).flatten() else {
                     break;
                 };
                 staged += 1;
+                let interrupted = job.interruptions > 0;
                 let this = Arc::clone(self);
-                renders.spawn(self.clone().leased(job.id, this.render_job(job)));
+                let task = renders.spawn(self.clone().leased(job.id, this.render_job(job)));
+                if interrupted {
+                    suspect = Some(task.id());
+                }
             }
             while self.connectivity.is_online() && sends.len() < concurrency {
-                let Some(job) = self.claim(JobState::Staged)? else {
+                let Some(job) = self
+                    .survive(self.claim(JobState::Staged, Among::All))
+                    .flatten()
+                else {
                     break;
                 };
                 let this = Arc::clone(self);
@@ -121,19 +144,28 @@ impl Uploader {
             }
             // Busy: a finishing task wakes the loop. Idle: is anything left, and when?
             let wait = if renders.is_empty() && sends.is_empty() {
-                let left = self.store.outstanding()?;
-                if left.queued + left.staged + left.leased == 0 {
-                    break Drained::Done;
+                match self.survive(self.store.outstanding()) {
+                    Some(left) if left.queued + left.staged + left.leased == 0 => {
+                        break Drained::Done;
+                    }
+                    Some(left) => {
+                        let now = self.store.now_ms();
+                        left.next_due
+                            .map_or(1_000, |due| due - now)
+                            .clamp(10, 1_000)
+                    }
+                    None => 1_000,
                 }
-                let now = self.store.now_ms();
-                left.next_due
-                    .map_or(1_000, |due| due - now)
-                    .clamp(10, 1_000)
             } else {
                 1_000
             };
             tokio::select! {
-                Some(_) = renders.join_next(), if !renders.is_empty() => {}
+                Some(done) = renders.join_next_with_id(), if !renders.is_empty() => {
+                    let id = done.map_or_else(|e| e.id(), |(id, ())| id);
+                    if suspect == Some(id) {
+                        suspect = None;
+                    }
+                }
                 Some(_) = sends.join_next(), if !sends.is_empty() => {}
                 _ = self.wake.notified() => {}
                 _ = online.changed() => {}
@@ -152,7 +184,7 @@ impl Uploader {
         loop {
             if let Err(e) = self.run_pending().await {
                 // The store failed; wait and try again rather than stop the app's queue.
-                eprintln!("queue: {e}");
+                self.problem(format!("the upload queue stopped: {e}"));
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             tokio::select! {
@@ -163,10 +195,41 @@ impl Uploader {
         }
     }
 
-    fn claim(&self, from: JobState) -> Result<Option<crate::store::JobRecord>> {
-        let job = self
-            .store
-            .claim(&self.owner, from, self.tuning.lease.as_millis() as Millis)?;
+    /// Takes back the leases of processes that are gone (killed, crashed, the power cut),
+    /// jobs and deletions alike; a live process's leases are its own, whatever it is.
+    pub(crate) fn reclaim_from_the_gone(&self) -> Result<()> {
+        for owner in self.store.lease_owners(&self.owner)? {
+            if !super::liveness::is_gone(&self.data_dir, &owner)? {
+                continue;
+            }
+            for id in self.store.reclaim_owner(&owner)? {
+                self.announce(id, self.store.job(id));
+            }
+            if self.store.outbox_reclaim_owner(&owner)? > 0 {
+                self.events.send(Event::OutboxChanged);
+            }
+        }
+        Ok(())
+    }
+
+    /// A store error in the loop: said, and `None`, so the loop goes on.
+    fn survive<T>(&self, outcome: Result<T>) -> Option<T> {
+        outcome
+            .inspect_err(|e| {
+                self.problem(format!(
+                    "the upload queue cannot read the local database: {e}"
+                ))
+            })
+            .ok()
+    }
+
+    fn claim(&self, from: JobState, among: Among) -> Result<Option<crate::store::JobRecord>> {
+        let job = self.store.claim_among(
+            &self.owner,
+            from,
+            self.tuning.lease.as_millis() as Millis,
+            among,
+        )?;
         if let Some(job) = &job {
             self.events.send(Event::JobChanged(job.clone()));
         }
@@ -194,7 +257,7 @@ impl Uploader {
                             self.announce(id, self.store.job(id));
                             return;
                         }
-                        Err(e) => eprintln!("job {id}: cannot renew its lease: {e}"),
+                        Err(e) => tracing::warn!(job = id, "cannot renew its lease: {e}"),
                     }
                 }
             }
@@ -238,11 +301,15 @@ impl Uploader {
             {
                 Ok(()) => {
                     if let Err(e) = self.store.upload_aborted(&upload) {
-                        eprintln!("job {}: cannot record the abort: {e}", upload.job_id);
+                        tracing::warn!(job = upload.job_id, "cannot record the abort: {e}");
                     }
                 }
                 // Tried again on the next round.
-                Err(e) => eprintln!("job {}: cannot abort `{}`: {e}", upload.job_id, upload.key),
+                Err(e) => tracing::warn!(
+                    job = upload.job_id,
+                    key = %upload.key,
+                    "cannot abort the multipart upload: {e}"
+                ),
             }
         }
     }

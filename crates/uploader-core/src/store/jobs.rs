@@ -50,6 +50,9 @@ pub struct JobRecord {
     pub warnings: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// Renders that ended with no outcome (the process died or stalled): rendered alone
+    /// from then on, and failed after `INTERRUPTIONS_BEFORE_FAILING`.
+    pub interruptions: u32,
     pub variants: Vec<VariantRecord>,
 }
 
@@ -117,7 +120,7 @@ pub struct Enqueued {
 
 pub(super) const JOB_COLUMNS: &str = "j.id, j.batch_id, j.source_path, j.sku, j.state, \
     j.paused OR b.paused, j.attempts, j.max_attempts, j.next_attempt_at, j.bytes_total, \
-    j.bytes_done, j.last_error, j.warnings, j.created_at, j.updated_at, j.as_is";
+    j.bytes_done, j.last_error, j.warnings, j.created_at, j.updated_at, j.as_is, j.interruptions";
 
 const VARIANT_COLUMNS: &str = "job_id, name, object_key, content_type, width, height, bytes, \
     sha256, staged_path, state, attempted, upload_id, etag, object_id";
@@ -453,6 +456,7 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
         as_is: r.get(15)?,
+        interruptions: r.get(16)?,
         variants: Vec::new(),
     })
 }

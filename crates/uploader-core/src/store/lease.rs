@@ -11,6 +11,12 @@ use crate::queue::JobState;
 use crate::store::JobRecord;
 use crate::{Error, Result};
 
+/// Renders that end with no outcome before the job fails (see `reclaim`).
+pub const INTERRUPTIONS_BEFORE_FAILING: u32 = 3;
+
+/// Why a job whose renders keep ending with no outcome failed.
+const CRASHED: &str = "the app stopped while reading this file 3 times (the file may crash the image decoder or need more memory than there is); it was not uploaded";
+
 /// One part of a multipart upload the server confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartRecord {
@@ -31,6 +37,15 @@ pub struct Confirmed<'a> {
     pub object_id: Option<&'a str>,
 }
 
+/// Which jobs a claim may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Among {
+    All,
+    /// Only jobs never interrupted: one that was is rendered alone, so that if it crashes
+    /// the process again, no other file is blamed with it.
+    Uninterrupted,
+}
+
 /// Jobs with a unit of work left: what `run_pending` waits for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outstanding {
@@ -48,6 +63,17 @@ impl Store {
     /// Claims the oldest job in `from` (`queued` or `staged`) that is not paused and whose
     /// backoff is over, moving it to the leased state (`processing` or `uploading`).
     pub fn claim(&self, owner: &str, from: JobState, ttl_ms: Millis) -> Result<Option<JobRecord>> {
+        self.claim_among(owner, from, ttl_ms, Among::All)
+    }
+
+    /// Like `claim`, among the jobs `among` says.
+    pub fn claim_among(
+        &self,
+        owner: &str,
+        from: JobState,
+        ttl_ms: Millis,
+        among: Among,
+    ) -> Result<Option<JobRecord>> {
         let to = match from {
             JobState::Queued => JobState::Processing,
             JobState::Staged => JobState::Uploading,
@@ -66,8 +92,9 @@ impl Store {
             .one(
                 "SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
                  WHERE j.state = ?1 AND j.next_attempt_at <= ?2 AND NOT j.paused AND NOT b.paused
+                   AND (?3 OR j.interruptions = 0)
                  ORDER BY j.next_attempt_at, j.id LIMIT 1",
-                params![from.as_str(), now],
+                params![from.as_str(), now, among == Among::All],
                 |r| r.get(0),
             )
             .optional()?;
@@ -329,12 +356,29 @@ impl Store {
         self.reclaim("lease_expires_at <= ?1", params![now])
     }
 
-    /// Puts back every job leased by another owner. Only for the one process holding the
-    /// runner lock, which knows that every other owner is gone.
-    pub fn reclaim_all_but(&self, owner: &str) -> Result<Vec<i64>> {
-        self.reclaim("lease_owner <> ?1", params![owner])
+    /// Puts back every job leased by `owner`, a process that is gone.
+    pub fn reclaim_owner(&self, owner: &str) -> Result<Vec<i64>> {
+        self.reclaim("lease_owner = ?1", params![owner])
     }
 
+    /// The owners of leases on jobs or deletions, but `me`.
+    pub fn lease_owners(&self, me: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT lease_owner FROM jobs WHERE lease_owner IS NOT NULL AND lease_owner <> ?1
+             UNION
+             SELECT lease_owner FROM deletion_outbox WHERE lease_owner IS NOT NULL AND lease_owner <> ?1",
+        )?;
+        let owners = stmt
+            .query_map([me], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(owners)
+    }
+
+    /// A render whose worker died or stalled counts as an interruption; a job interrupted
+    /// `INTERRUPTIONS_BEFORE_FAILING` times fails with why, so that a file that crashes the
+    /// decoder (or fills memory) does not crash every start. An interrupted upload is put
+    /// back as it is: sending runs no decoder.
     fn reclaim(&self, filter: &str, params: impl rusqlite::Params + Copy) -> Result<Vec<i64>> {
         let now = self.clock.now_ms();
         let mut conn = self.conn();
@@ -347,10 +391,17 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         for id in &ids {
             tx.run(
-                "UPDATE jobs SET state = CASE state WHEN 'processing' THEN 'queued' ELSE 'staged' END,
+                "UPDATE jobs SET interruptions = interruptions + (state = 'processing'),
+                                 state = CASE
+                                   WHEN state = 'uploading' THEN 'staged'
+                                   WHEN interruptions + 1 >= ?3 THEN 'failed'
+                                   ELSE 'queued' END,
+                                 last_error = CASE
+                                   WHEN state = 'processing' AND interruptions + 1 >= ?3 THEN ?4
+                                   ELSE last_error END,
                                  lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2
                  WHERE id = ?1",
-                params![id, now],
+                params![id, now, INTERRUPTIONS_BEFORE_FAILING, CRASHED],
             )?;
         }
         tx.commit()?;
@@ -801,7 +852,7 @@ mod tests {
     }
 
     #[test]
-    fn after_a_crash_leases_of_other_owners_are_reclaimed_at_start() {
+    fn a_gone_owners_leases_are_reclaimed_and_no_other() {
         let (_d, store, _c) = store();
         enqueue(&store, &["a", "b", "c"]);
         let a = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
@@ -811,7 +862,8 @@ mod tests {
         let a = store.claim("dead", JobState::Staged, TTL).unwrap().unwrap();
         let b = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
         let c = store.claim("me", JobState::Queued, TTL).unwrap().unwrap();
-        assert_eq!(store.reclaim_all_but("me").unwrap(), [a.id, b.id]);
+        assert_eq!(store.lease_owners("me").unwrap(), ["dead"]);
+        assert_eq!(store.reclaim_owner("dead").unwrap(), [a.id, b.id]);
         assert_eq!(store.job(a.id).unwrap().state, JobState::Staged);
         assert_eq!(store.job(b.id).unwrap().state, JobState::Queued);
         assert_eq!(store.job(c.id).unwrap().state, JobState::Processing);
@@ -820,6 +872,65 @@ mod tests {
             (left.queued, left.staged, left.leased, left.next_due),
             (1, 1, 1, Some(0))
         );
+    }
+
+    #[test]
+    fn a_render_interrupted_three_times_fails_with_why_and_an_upload_is_never_failed_so() {
+        let (_d, store, _c) = store();
+        let jobs = enqueue(&store, &["poison", "b"]);
+        for round in 1..=INTERRUPTIONS_BEFORE_FAILING {
+            let job = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
+            assert_eq!(job.id, jobs[0].id);
+            store.reclaim_owner("dead").unwrap();
+            let job = store.job(job.id).unwrap();
+            assert_eq!(job.interruptions, round);
+            let expected = if round < INTERRUPTIONS_BEFORE_FAILING {
+                JobState::Queued
+            } else {
+                JobState::Failed
+            };
+            assert_eq!(job.state, expected, "round {round}");
+        }
+        let failed = store.job(jobs[0].id).unwrap();
+        assert!(
+            failed
+                .last_error
+                .unwrap()
+                .contains("stopped while reading this file"),
+        );
+        assert_eq!(failed.attempts, 0);
+        // Interrupted sends are put back, however often.
+        let b = store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
+        store
+            .stage(b.id, "dead", &[staged("large", 10)], &[], None)
+            .unwrap();
+        for _ in 0..5 {
+            store.claim("dead", JobState::Staged, TTL).unwrap().unwrap();
+            store.reclaim_owner("dead").unwrap();
+        }
+        let b = store.job(b.id).unwrap();
+        assert_eq!((b.state, b.interruptions), (JobState::Staged, 0));
+    }
+
+    #[test]
+    fn an_interrupted_job_is_not_claimed_beside_others() {
+        let (_d, store, _c) = store();
+        let jobs = enqueue(&store, &["suspect", "b"]);
+        store.claim("dead", JobState::Queued, TTL).unwrap().unwrap();
+        store.reclaim_owner("dead").unwrap();
+        let other = store
+            .claim_among("me", JobState::Queued, TTL, Among::Uninterrupted)
+            .unwrap()
+            .unwrap();
+        assert_eq!(other.id, jobs[1].id);
+        assert!(
+            store
+                .claim_among("me", JobState::Queued, TTL, Among::Uninterrupted)
+                .unwrap()
+                .is_none()
+        );
+        let suspect = store.claim("me", JobState::Queued, TTL).unwrap().unwrap();
+        assert_eq!((suspect.id, suspect.interruptions), (jobs[0].id, 1));
     }
 
     #[test]

@@ -24,16 +24,53 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0007_preferences.sql"),
     ),
     ("0008_objects", include_str!("migrations/0008_objects.sql")),
+    (
+        "0009_interruptions",
+        include_str!("migrations/0009_interruptions.sql"),
+    ),
 ];
 
-pub(super) fn apply(conn: &mut Connection) -> rusqlite::Result<()> {
-    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (n, (_, sql)) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", n + 1)?;
-        tx.commit()?;
+/// Why the schema could not be brought up to date.
+#[derive(Debug)]
+pub(super) enum Failure {
+    Sql(rusqlite::Error),
+    /// A newer program has used this database: its schema is version `found`, this program
+    /// knows `known`.
+    TooNew {
+        found: usize,
+        known: usize,
+    },
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(e: rusqlite::Error) -> Self {
+        Failure::Sql(e)
     }
+}
+
+/// Applies the migrations not applied yet, all in one exclusive transaction that reads the
+/// version inside it: processes that open a new database at once wait for each other, and
+/// the later ones find the work done.
+pub(super) fn apply(conn: &mut Connection) -> Result<(), Failure> {
+    let known = MIGRATIONS.len();
+    let version = |conn: &Connection| -> rusqlite::Result<usize> {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+    };
+    // Most opens find the schema current: no write lock for them.
+    let found = version(conn)?;
+    if found == known {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+    let done = version(&tx)?;
+    if done > known {
+        return Err(Failure::TooNew { found: done, known });
+    }
+    for (_, sql) in &MIGRATIONS[done..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", known)?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -56,6 +93,63 @@ mod tests {
                 .unwrap();
             assert_eq!(version, super::MIGRATIONS.len());
         }
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_all_find_it_migrated() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("db.sqlite3");
+            let start = std::sync::Barrier::new(6);
+            let opened: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..6)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Store::open(&path, Arc::new(SystemClock)).map(drop)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for outcome in opened {
+                outcome.unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        drop(Store::open(&path, Arc::new(SystemClock)).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", super::MIGRATIONS.len() + 1)
+            .unwrap();
+        drop(conn);
+        let Err(e) = Store::open(&path, Arc::new(SystemClock)) else {
+            panic!("a newer schema was opened");
+        };
+        let text = e.to_string();
+        assert_eq!(e.code(), "store_too_new");
+        assert!(text.contains("newer version"), "{text}");
+        assert!(text.contains("db.sqlite3"), "{text}");
+    }
+
+    #[test]
+    fn every_transaction_takes_the_write_lock_when_it_begins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite3"), Arc::new(SystemClock)).unwrap();
+        let mut conn = store.conn();
+        let tx = conn.transaction().unwrap();
+        // Only a writer may run this statement inside a transaction without writing yet.
+        assert!(!tx.is_autocommit());
+        let other = rusqlite::Connection::open(dir.path().join("db.sqlite3")).unwrap();
+        let blocked = other.execute_batch("BEGIN IMMEDIATE; COMMIT;");
+        assert!(
+            blocked.is_err(),
+            "a second writer began beside an open transaction"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 pub use control::{OpenUpload, Target};
 pub use gallery::{GalleryImage, GalleryObject};
 pub use jobs::{BatchTotals, CurrentObject, Enqueued, JobRecord, NewJob, VariantRecord};
-pub use lease::{Confirmed, Outstanding, PartRecord};
+pub use lease::{Among, Confirmed, INTERRUPTIONS_BEFORE_FAILING, Outstanding, PartRecord};
 pub use migrate::MIGRATIONS;
 pub use outbox::{DEFAULT_MAX_ATTEMPTS, OutboxCounts, OutboxRow, OutboxState};
 pub use sources::UploadedSource;
@@ -29,6 +29,26 @@ pub use sources::UploadedSource;
 /// Room for every statement the store runs, so none is parsed twice: parsing SQL cost more
 /// CPU than running it when each small file took a few transactions.
 const STATEMENT_CACHE: usize = 64;
+
+/// How long a statement waits for another process's write to finish: the app, `uploader`
+/// runs and the backend's worker may all open one data folder at once.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A lock held (until the file is dropped) while a process sets up its connection and
+/// brings the schema up to date.
+fn opening_lock(database: &Path) -> Result<std::fs::File> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".opening");
+    let path = std::path::PathBuf::from(name);
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
+}
 
 /// Statements run through the connection's cache of prepared statements.
 pub(super) trait Cached {
@@ -70,11 +90,19 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
+        // Processes that open the folder at once set it up one after the other: a new
+        // database is not in WAL mode yet, and there SQLite answers "busy" at once, without
+        // waiting, to a second process that would change the journal mode or the schema.
+        let _opening = opening_lock(path)?;
         let mut conn = Connection::open(path).map_err(wrap)?;
+        // First: everything after it may meet another process opening the same file.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;
         // WAL lets readers (the window, `uploader status`) run beside a writer.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(wrap)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // FULL syncs the WAL at every commit: a job or a deletion the user was told is
+        // recorded survives a power cut, not only a crash (NORMAL may lose the last commits).
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(wrap)?;
@@ -82,9 +110,17 @@ impl Store {
         // files the database holds (the OS caches the file too).
         conn.pragma_update(None, "cache_size", -1024)
             .map_err(wrap)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(wrap)?;
-        migrate::apply(&mut conn).map_err(wrap)?;
+        // Every transaction takes the write lock when it begins: a deferred one that reads
+        // first cannot wait for it later (SQLite answers busy at once instead of waiting).
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        migrate::apply(&mut conn).map_err(|e| match e {
+            migrate::Failure::Sql(source) => wrap(source),
+            migrate::Failure::TooNew { found, known } => Error::StoreTooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            },
+        })?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Self {
             conn: Mutex::new(conn),

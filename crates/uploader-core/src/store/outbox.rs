@@ -369,14 +369,13 @@ impl Store {
         Ok(n)
     }
 
-    /// Gives back rows leased by any other owner: the caller is the data dir's only runner,
-    /// so they were left by a process that died while sending. Returns how many.
-    pub fn outbox_reclaim_all_but(&self, owner: &str) -> Result<usize> {
+    /// Gives back rows leased by `owner`, a process that died while sending. Returns how many.
+    pub fn outbox_reclaim_owner(&self, owner: &str) -> Result<usize> {
         let now = self.clock.now_ms();
         Ok(self.conn().run(
             "UPDATE deletion_outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
                                         updated_at = ?2
-             WHERE state = 'sending' AND lease_owner <> ?1",
+             WHERE state = 'sending' AND lease_owner = ?1",
             params![owner, now],
         )?)
     }
