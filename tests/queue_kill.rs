@@ -470,3 +470,93 @@ async fn a_file_that_crashes_the_app_fails_after_three_starts_and_the_rest_lands
     let landed = expected(&[files[0].clone(), files[1].clone(), files[3].clone()]);
     assert_bucket_holds(&server, &landed).await;
 }
+
+/// Ten small photos in the workspace's folder.
+fn small_batch(ws: &Workspace, prefix: &str) -> Vec<PathBuf> {
+    (0..10)
+        .map(|n| {
+            let path = ws.photos().join(format!("{prefix}{n}_front.jpg"));
+            write_photo(&path, 200 + n, 320, 240, false);
+            path
+        })
+        .collect()
+}
+
+fn attempts(report: &Value) -> Vec<u64> {
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["attempts"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_of_502_pages_and_slow_downs_longer_than_the_retry_budget_spends_no_attempt() {
+    let server = S3Server::start().await;
+    // Two attempts with a one-second backoff: the budget is spent in a few seconds.
+    let ws = Workspace::new(&CONFIG.replace("max_attempts = 10", "max_attempts = 2"));
+    let files = small_batch(&ws, "OUT");
+    let upstream = server.addr();
+    let failing = Faults {
+        slow_down: 0.5,
+        bad_gateway: 1.0,
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(upstream, failing).await.unwrap();
+    let endpoint = proxy.endpoint();
+    let run = std::thread::spawn({
+        let cmd = upload(&ws, Signer::Direct(&server, Some(&endpoint)));
+        move || finish(cmd)
+    });
+    // Fifteen seconds of a server that answers every request with a 502 page or SlowDown.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let (slowed, gateways) = (proxy.slow_downs(), proxy.bad_gateways());
+    assert!(
+        slowed > 0 && gateways > 0,
+        "the outage happened: {slowed} {gateways}"
+    );
+    proxy.set_faults(Faults::default());
+    let report = run.join().expect("the upload thread");
+    assert_eq!(report["uploaded"], files.len(), "{report}");
+    assert_eq!(
+        attempts(&report),
+        vec![0; files.len()],
+        "no attempt spent: {report}"
+    );
+    assert_bucket_holds(&server, &expected(&files)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_answered_403_before_a_resend_sends_the_photo_again() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let files = small_batch(&ws, "HD");
+    let first = finish(upload(&ws, Signer::Direct(&server, None)));
+    assert_eq!(first["uploaded"], files.len());
+    // The same bytes, touched: new jobs whose keys this workstation's record says hold them,
+    // which a HEAD is asked to confirm. AWS answers 403 to it when the caller may not list.
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        std::fs::remove_file(file).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+    let upstream = server.addr();
+    let proxy = FaultProxy::start(
+        upstream,
+        Faults {
+            forbid_head: true,
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let endpoint = proxy.endpoint();
+    let again = finish(upload(&ws, Signer::Direct(&server, Some(&endpoint))));
+    assert_eq!(
+        (again["uploaded"].as_u64(), again["failed"].as_u64()),
+        (Some(files.len() as u64), Some(0)),
+        "{again}"
+    );
+    assert_bucket_holds(&server, &expected(&files)).await;
+}

@@ -305,6 +305,8 @@ mod tests {
     struct FakeTransport {
         refuse: Option<String>,
         fail_next: AtomicUsize,
+        /// `fail_next` fails only requests for keys containing this (the probe answers).
+        fail_only: Option<String>,
         down: AtomicBool,
         puts: Mutex<Vec<PutObject>>,
         objects: Mutex<HashMap<String, PutObject>>,
@@ -331,10 +333,16 @@ mod tests {
             {
                 return Err(TransportError::new(ErrorKind::Permanent, "AccessDenied"));
             }
-            let failing = self
-                .fail_next
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-            if failing.is_ok() {
+            let concerned = self
+                .fail_only
+                .as_ref()
+                .is_none_or(|only| key.contains(only.as_str()));
+            let failing = concerned
+                && self
+                    .fail_next
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if failing {
                 return Err(TransportError::new(ErrorKind::Server, "InternalError"));
             }
             Ok(())
@@ -748,21 +756,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn server_errors_are_retried_with_backoff_until_the_upload_succeeds() {
-        let dir = tempfile::tempdir().unwrap();
-        let transport = Arc::new(FakeTransport {
-            fail_next: AtomicUsize::new(2),
-            ..Default::default()
-        });
-        let up = uploader(dir.path(), transport.clone());
-        let jobs = enqueued(
-            &up,
-            up.enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None),
-        );
-        up.run_pending().await.unwrap();
-        let job = up.store().job(jobs[0].id).unwrap();
-        assert_eq!((job.state, job.attempts), (JobState::Uploaded, 2));
-        assert_eq!(job.last_error, None);
+    async fn server_errors_cost_attempts_only_while_the_server_answers_the_probe() {
+        // (requests that fail, only those of this key, attempts counted)
+        let cases = [
+            // A server failing every request, the probe too: an outage, no attempt.
+            (2, None, 0),
+            // The probe answers: the failures are this upload's, each an attempt.
+            (2, Some("A1_x"), 2),
+        ];
+        for (fails, only, attempts) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let transport = Arc::new(FakeTransport {
+                fail_next: AtomicUsize::new(fails),
+                fail_only: only.map(str::to_string),
+                ..Default::default()
+            });
+            let up = uploader(dir.path(), transport.clone());
+            let jobs = enqueued(
+                &up,
+                up.enqueue(&[photo(dir.path(), "A1_x.png", 64, 64)], None),
+            );
+            up.run_pending().await.unwrap();
+            let job = up.store().job(jobs[0].id).unwrap();
+            assert_eq!(
+                (job.state, job.attempts),
+                (JobState::Uploaded, attempts),
+                "{only:?}"
+            );
+            assert_eq!(job.last_error, None);
+        }
     }
 
     #[tokio::test]

@@ -122,3 +122,101 @@ async fn starting_a_multipart_upload_is_sent_once_so_a_lost_answer_leaves_one_to
         .unwrap();
     assert!(open.len() <= 6, "{open:?}");
 }
+
+/// A one-request-at-a-time HTTP server on loopback that answers every request with `answer`.
+async fn answering(answer: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                // The head (and any short body) of one request, then the answer.
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_s3s_says_it_could_not_be_read_and_what_was_expected() {
+    let server = S3Server::start().await;
+    let body = "<?xml version=\"1.0\"?><Unexpected><UploadId>x</UploadId></Unexpected>";
+    let answer: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let endpoint = answering(answer).await;
+    let e = via(&server, &endpoint, 0, true)
+        .create_multipart(
+            "products/X/y.jpg",
+            "image/jpeg",
+            &"0".repeat(64),
+            &"1".repeat(32),
+        )
+        .await
+        .expect_err("an answer with the wrong root is not an upload id");
+    assert!(
+        e.message.contains("could not be read") || e.message.contains("not with S3's answer"),
+        "{e}"
+    );
+    assert!(e.message.contains("CreateMultipartUpload"), "{e}");
+    assert!(!e.message.contains("no details"), "{e}");
+}
+
+#[tokio::test]
+async fn a_server_failing_every_request_fails_the_probe_and_a_refusal_does_not() {
+    let server = S3Server::start().await;
+    let upstream = server.addr();
+    let cases = [
+        (
+            "502 HTML",
+            Faults {
+                bad_gateway: 1.0,
+                ..Faults::default()
+            },
+            false,
+        ),
+        (
+            "SlowDown",
+            Faults {
+                slow_down: 1.0,
+                ..Faults::default()
+            },
+            false,
+        ),
+        ("healthy", Faults::default(), true),
+    ];
+    for (name, faults, healthy) in cases {
+        let proxy = FaultProxy::start(upstream, faults).await.unwrap();
+        let probed = via(&server, &proxy.endpoint(), 0, true).probe().await;
+        assert_eq!(probed.is_ok(), healthy, "{name}: {probed:?}");
+        if let Err(e) = probed {
+            assert!(e.kind.is_unavailable(), "{name}: {e}");
+        }
+    }
+    // A bucket this key may not see still answers: the server is up.
+    let mut wrong = S3Settings {
+        bucket: "not-this-one".into(),
+        region: "us-east-1".into(),
+        endpoint: Some(server.endpoint.clone()),
+        ..S3Settings::default()
+    };
+    wrong.prefix = "products/".into();
+    let refused = S3Direct::with_keys_and_clock_offset(
+        &wrong,
+        &UploadSettings::default(),
+        ACCESS_KEY,
+        SECRET_KEY,
+        0,
+        true,
+    );
+    assert!(refused.probe().await.is_ok());
+}

@@ -38,6 +38,14 @@ pub struct S3Server {
 }
 
 impl S3Server {
+    /// The address the server listens on, for a proxy in front of it.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.endpoint
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server listens on an IP address")
+    }
+
     /// Starts a server with `BUCKET` created. Panics with the server's log if it cannot start.
     pub async fn start() -> S3Server {
         let mut last_log = String::new();

@@ -47,6 +47,8 @@ const READ_SIZE: usize = 16 * 1024;
 const REBIND_ATTEMPTS: u32 = 20;
 const REBIND_PAUSE: Duration = Duration::from_millis(100);
 
+const BAD_GATEWAY_BODY: &str =
+    "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
 const SLOW_DOWN_BODY: &str =
     "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
 
@@ -70,6 +72,12 @@ pub struct Faults {
     pub seed: u64,
     /// Connections forwarded at once; more wait in the listen backlog. Read only by `start`.
     pub max_connections: usize,
+    /// Probability that the proxy answers a request `502 Bad Gateway` with an HTML page, as a
+    /// load balancer in front of a failing server does, then closes the connection.
+    pub bad_gateway: f64,
+    /// Every HEAD is answered `403 Forbidden` with no body, as AWS answers a HEAD of a missing
+    /// key to a caller that may not list the bucket.
+    pub forbid_head: bool,
 }
 
 impl Default for Faults {
@@ -81,6 +89,8 @@ impl Default for Faults {
             stall_for: Duration::from_secs(2),
             seed: 0,
             max_connections: 64,
+            bad_gateway: 0.0,
+            forbid_head: false,
         }
     }
 }
@@ -103,6 +113,7 @@ struct Shared {
     requests: AtomicU64,
     resets: AtomicU64,
     slow_downs: AtomicU64,
+    bad_gateways: AtomicU64,
     stalls: AtomicU64,
 }
 
@@ -140,6 +151,7 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
             resets: AtomicU64::new(0),
             slow_downs: AtomicU64::new(0),
+            bad_gateways: AtomicU64::new(0),
             stalls: AtomicU64::new(0),
         });
         let proxy = FaultProxy {
@@ -240,6 +252,11 @@ impl FaultProxy {
         self.shared.slow_downs.load(Ordering::Relaxed)
     }
 
+    /// Requests answered `502 Bad Gateway` by the proxy.
+    pub fn bad_gateways(&self) -> u64 {
+        self.shared.bad_gateways.load(Ordering::Relaxed)
+    }
+
     pub fn stalls(&self) -> u64 {
         self.shared.stalls.load(Ordering::Relaxed)
     }
@@ -334,7 +351,8 @@ async fn next_connection(
 /// One request's faults, drawn when its head has been read.
 #[derive(Debug, Default)]
 struct RequestPlan {
-    slow_down: bool,
+    /// The proxy answers the request itself, with this.
+    canned: Option<Canned>,
     /// Reset once this many of the request's bytes are through; if the request is shorter,
     /// when its answer starts.
     reset_at: Option<u64>,
@@ -370,8 +388,17 @@ impl RequestPlan {
             Body::Chunked => stall_offset % (head + STALL_WINDOW),
             Body::Rest => stall_offset % STALL_WINDOW,
         };
+        // Drawn last, so that seeds drawn before it still give the same faults.
+        let bad_gateway = rng.chance(faults.bad_gateway);
+        let canned = if slow_down {
+            Some(Canned::SlowDown)
+        } else if bad_gateway {
+            Some(Canned::BadGateway)
+        } else {
+            None
+        };
         RequestPlan {
-            slow_down,
+            canned,
             reset_at: reset.then_some(reset_at),
             stall_at: stall.then_some(stall_at),
             stall_for: faults.stall_for,
@@ -413,8 +440,8 @@ enum End {
     Closed,
     /// A planned reset.
     Reset,
-    /// A request was read in full and must be answered `SlowDown`.
-    SlowDown,
+    /// A request was read in full and must be answered by the proxy.
+    Canned(Canned),
     /// An I/O error on either side, or the proxy went away.
     Broken,
 }
@@ -448,11 +475,11 @@ async fn serve(
             reset(&client);
             reset(&upstream);
         }
-        End::SlowDown => {
+        End::Canned(canned) => {
             // The server answered all it was sent: a plain close, as a client's would be.
             drop(upstream);
             tokio::select! {
-                _ = slow_down(&mut client, &shared) => {}
+                _ = answer(&mut client, &shared, canned) => {}
                 _ = killed.changed() => reset(&client),
             }
         }
@@ -469,13 +496,39 @@ fn reset(stream: &TcpStream) {
     let _ = stream.set_zero_linger();
 }
 
-/// Answers the request just read with S3's throttling error, then closes.
-async fn slow_down(client: &mut TcpStream, shared: &Shared) {
-    shared.slow_downs.fetch_add(1, Ordering::Relaxed);
+/// An answer the proxy gives itself instead of the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canned {
+    /// S3's throttling error.
+    SlowDown,
+    /// A load balancer's HTML error page.
+    BadGateway,
+    /// A HEAD refused, with no body.
+    Forbidden,
+}
+
+/// Answers the request just read as `canned` says, then closes.
+async fn answer(client: &mut TcpStream, shared: &Shared, canned: Canned) {
+    let (status, kind, body) = match canned {
+        Canned::SlowDown => {
+            shared.slow_downs.fetch_add(1, Ordering::Relaxed);
+            ("503 Slow Down", "application/xml", SLOW_DOWN_BODY)
+        }
+        Canned::BadGateway => {
+            shared.bad_gateways.fetch_add(1, Ordering::Relaxed);
+            ("502 Bad Gateway", "text/html", BAD_GATEWAY_BODY)
+        }
+        Canned::Forbidden => ("403 Forbidden", "application/xml", ""),
+    };
+    // A HEAD's answer has no body, whatever its Content-Length says.
+    let length = if canned == Canned::Forbidden {
+        0
+    } else {
+        body.len()
+    };
     let response = format!(
-        "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{SLOW_DOWN_BODY}",
-        SLOW_DOWN_BODY.len()
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {length}\r\n\
+         Connection: close\r\n\r\n{body}"
     );
     if client.write_all(response.as_bytes()).await.is_err() || client.shutdown().await.is_err() {
         return;
@@ -546,7 +599,7 @@ async fn forward(
             Ok(Flow::Eof) => {}
             Ok(Flow::Reset) => return End::Reset,
             // Dropping `down` here is safe: `Up::settle` waited until it sat idle in a read.
-            Ok(Flow::SlowDown) => return End::SlowDown,
+            Ok(Flow::Canned(canned)) => return End::Canned(canned),
             Err(_) => return End::Broken,
         }
     }
@@ -556,7 +609,7 @@ async fn forward(
 enum Flow {
     Eof,
     Reset,
-    SlowDown,
+    Canned(Canned),
 }
 
 /// Server to client: copied as is, but for a planned reset when an answer starts.
@@ -698,7 +751,10 @@ where
                 RequestPlan::draw(&faults, self.connection, self.requests, head as u64, body);
             self.requests += 1;
             self.sent = 0;
-            if self.plan.slow_down {
+            if self.shared_forbids_head() {
+                self.plan.canned = Some(Canned::Forbidden);
+            }
+            if let Some(canned) = self.plan.canned {
                 self.swallow = true;
                 // A client waiting for `100 Continue` gets the answer instead, as from a server
                 // that rejects early; `slow_down` drains the body after answering.
@@ -712,7 +768,7 @@ where
                     return Ok(Flow::Eof);
                 }
                 self.settle().await;
-                return Ok(Flow::SlowDown);
+                return Ok(Flow::Canned(canned));
             }
             self.response_mark = Some(self.link.down_bytes.load(Ordering::Relaxed));
             if body == Body::Rest && self.plan.reset_at.is_some() {
@@ -734,6 +790,11 @@ where
                 return Ok(Flow::Reset);
             }
         }
+    }
+
+    /// The buffered request is a HEAD and the faults say to refuse HEADs.
+    fn shared_forbids_head(&self) -> bool {
+        lock(&self.shared.faults).forbid_head && self.reader.buffered().starts_with(b"HEAD ")
     }
 
     /// Reads up to the end of a request head, leaving it buffered.

@@ -146,7 +146,9 @@ pub async fn drain_once(
             Ok(found) => {
                 holds.insert(key, found);
             }
-            Err(e) if e.kind == ErrorKind::Network => {
+            // No answer, or a server failing or throttling: an outage, not this key's
+            // fault, so the rows go back with no attempt counted (as for the uploads).
+            Err(e) if e.kind.is_unavailable() => {
                 give_back(&mut report, e.message)?;
                 return Ok(report);
             }
@@ -208,7 +210,8 @@ pub async fn drain_once(
 
 /// Deletes `keys` and returns those S3 did not delete. A request S3 refuses as a whole (one
 /// bad key makes the XML invalid, say) is split in halves until the refusal names one key,
-/// so one key never costs the others an attempt. Errors only when S3 cannot be reached.
+/// so one key never costs the others an attempt. Errors only when S3 cannot be reached, fails
+/// or throttles the request as a whole.
 fn delete_all<'a>(
     deleter: &'a dyn ObjectDeleter,
     keys: &'a [String],
@@ -224,7 +227,8 @@ fn delete_all<'a>(
                     (e.key, (kind, text))
                 })
                 .collect()),
-            Err(e) if e.kind == ErrorKind::Network => Err(e),
+            // A request failed as a whole by the server is not any key's fault.
+            Err(e) if e.kind.is_unavailable() => Err(e),
             Err(e) if keys.len() > 1 && refuses_the_request(&e) => {
                 let (left, right) = keys.split_at(keys.len() / 2);
                 let mut failed = delete_all(deleter, left).await?;

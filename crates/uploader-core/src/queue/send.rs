@@ -64,10 +64,12 @@ impl Uploader {
                 let message = format!("{}: {error}", job.source_path.display());
                 match error.kind {
                     ErrorKind::Permanent => self.store.fail(id, &self.owner, &message),
-                    ErrorKind::Network
-                        if !self.connectivity.check(&self.transport, &self.events).await =>
+                    // No answer, or a server that fails or throttles even the probe (an S3
+                    // incident, a backend being deployed, a proxy answering 502): offline,
+                    // and not the file's fault, so no attempt is counted however long it lasts.
+                    kind if kind.is_unavailable()
+                        && !self.connectivity.check(&self.transport, &self.events).await =>
                     {
-                        // Offline: not the file's fault, so no attempt is counted.
                         self.store.release(id, &self.owner, Some(&message))
                     }
                     kind => {
@@ -150,13 +152,19 @@ impl Uploader {
             .is_some_and(|o| current.is(&o)))
     }
 
-    /// What `key` holds now (a HEAD, in a request slot).
+    /// What `key` holds now (a HEAD, in a request slot); `None` also when the HEAD is refused:
+    /// AWS answers 403, not 404, for a missing key to a caller that may not list the bucket.
+    /// The bytes and the key are the same either way, so the photo is sent again.
     async fn head(&self, key: &str) -> Sent<Option<crate::transport::ObjectInfo>> {
         let _permit = self.request_slot().await;
-        self.transport
-            .head_object(key)
-            .await
-            .map_err(Failure::Transport)
+        match self.transport.head_object(key).await {
+            Ok(info) => Ok(info),
+            Err(e) if e.kind == ErrorKind::Permanent => {
+                tracing::info!(key, "a HEAD was refused ({e}); sending the photo again");
+                Ok(None)
+            }
+            Err(e) => Err(Failure::Transport(e)),
+        }
     }
 
     async fn send_whole(&self, v: &VariantRecord, object_id: &str) -> Sent<Etag> {

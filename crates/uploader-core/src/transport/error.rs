@@ -45,6 +45,15 @@ impl TransportError {
 }
 
 impl ErrorKind {
+    /// The server cannot be reached, fails, or throttles: what a probe that gets this says is
+    /// that the server is not working, not that a request is wrong.
+    pub fn is_unavailable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Network | ErrorKind::Server | ErrorKind::Throttled
+        )
+    }
+
     /// Classifies an S3 error by its code and HTTP status.
     pub fn of_service_error(code: &str, status: u16) -> ErrorKind {
         match code {

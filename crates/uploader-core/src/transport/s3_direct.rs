@@ -628,8 +628,13 @@ impl S3Direct {
             .send()
             .await
         {
-            Ok(_) | Err(SdkError::ServiceError(_)) => Ok(()),
-            Err(e) => Err(self.explain(e)),
+            Ok(_) => Ok(()),
+            // Any refusal means the server answers (this key may not list the bucket, say);
+            // but one that fails or throttles every request is as good as down.
+            Err(e) => match self.explain(e) {
+                e if e.kind.is_unavailable() => Err(e),
+                _ => Ok(()),
+            },
         }
     }
 
@@ -641,11 +646,36 @@ impl S3Direct {
     {
         let place = self.describe();
         match &error {
+            // A 2xx the SDK could not read (a proxy's page, the wrong XML root), or an
+            // answer cut short: the server answered, but not with what S3 answers.
+            SdkError::ServiceError(e) if (200..300).contains(&e.raw().status()) => {
+                TransportError::new(
+                    ErrorKind::Server,
+                    format!(
+                        "{place} answered HTTP {}, but not with S3's answer to {}: the answer could not be read (a proxy or a server that is not S3 compatible?)",
+                        e.raw().status(),
+                        operation::<E>()
+                    ),
+                )
+            }
+            SdkError::ResponseError(_) => TransportError::new(
+                ErrorKind::Server,
+                format!(
+                    "{place} answered, but not with S3's answer to {}: {}",
+                    operation::<E>(),
+                    causes(&error)
+                ),
+            ),
             SdkError::ServiceError(e) => {
                 let err = e.err();
                 let status = e.raw().status();
-                let code = err.code().unwrap_or("error");
-                let detail = err.message().unwrap_or("no details");
+                // A HEAD's refusal has no body, so no code: the status says it.
+                let reason = reqwest::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("error");
+                let code = err.code().unwrap_or(reason);
+                let detail = err.message().unwrap_or("the answer gave no details");
                 let hint = match code {
                     "NoSuchBucket" => " (check the bucket name)",
                     "AccessDenied" => " (check the IAM policy and the key prefix)",
@@ -683,10 +713,7 @@ impl S3Direct {
                              AWS_SECRET_ACCESS_KEY, or configure an AWS profile"
                         ),
                     )
-                } else if matches!(
-                    error,
-                    SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-                ) {
+                } else if matches!(error, SdkError::DispatchFailure(_)) {
                     TransportError::new(
                         ErrorKind::Network,
                         format!("cannot reach {place}: {causes}"),
@@ -757,6 +784,14 @@ transport_from_inherent!(S3Direct {
 });
 
 /// The metadata every upload carries: its SHA-256 and, when known, its own id.
+/// The S3 operation an SDK error type belongs to: `CreateMultipartUpload` for
+/// `CreateMultipartUploadError`.
+fn operation<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    let last = name.rsplit("::").next().unwrap_or(name);
+    last.strip_suffix("Error").unwrap_or(last)
+}
+
 fn with_object_id(
     sha256: &str,
     object_id: Option<&str>,

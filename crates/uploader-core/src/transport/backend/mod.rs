@@ -367,6 +367,11 @@ impl Backend {
             .send()
             .await
             .map_err(|e| self.api.unreachable(e))?;
+        let status = response.status();
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let text = response.text().await.unwrap_or_default();
+            return Err(self.api.refused(route::HEALTH, status, &text));
+        }
         if let Ok(health) = response.json::<Health>().await {
             // The backend's time was read about halfway through the round trip.
             let now = SystemClock.now_ms();
@@ -377,9 +382,18 @@ impl Backend {
                 Ordering::Relaxed,
             );
         }
-        Ok(())
+        // The bucket too, through the backend: an S3 incident fails uploads while the
+        // backend itself is well. A refusal still means both answer.
+        match self.head(&format!("{}{PROBE_KEY}", self.prefix)).await {
+            Err(e) if e.kind.is_unavailable() => Err(e),
+            _ => Ok(()),
+        }
     }
 }
+
+/// What the probe looks up below the prefix: never written, its answer only says the bucket
+/// answers.
+const PROBE_KEY: &str = ".connection-test/reachable";
 
 fn skew_warning(skew_ms: i64) -> Option<String> {
     if skew_ms.abs() < SKEW_WORTH_SAYING_MS {
