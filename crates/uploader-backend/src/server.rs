@@ -85,6 +85,10 @@ pub async fn serve(
                         _ = connection.as_mut() => break,
                         () = slot.close.notified() => break,
                         _ = stopping.wait_for(|stop| *stop), if !draining => {
+                            // Waiting for headers, or idle: nothing to finish.
+                            if slot.busy.load(Ordering::Acquire) == 0 {
+                                break;
+                            }
                             connection.as_mut().graceful_shutdown();
                             draining = true;
                         }

@@ -1276,3 +1276,32 @@ fn a_multipart_upload_over_the_object_size_limit_is_refused_at_start_at_signing_
         "{body}"
     );
 }
+
+#[test]
+fn a_stopping_server_closes_idle_and_half_sent_connections_at_once() {
+    use std::io::Write;
+    // The header timeout is long: stopping must not wait for it.
+    let mut p = Process::start(&[("UPLOADER_HEADER_TIMEOUT_SECS", "60")], None);
+    let mut held = Vec::new();
+    for sent in [&b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"[..], b""] {
+        let mut stream = std::net::TcpStream::connect(p.addr()).unwrap();
+        stream.write_all(sent).unwrap();
+        held.push(stream);
+    }
+    let (status, ..) = p.call("GET", "/v1/health", None);
+    assert_eq!(status, 200);
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Some(status) = p.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}:\n{}", p.log());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("still running 5 s after SIGTERM:\n{}", p.log());
+}
