@@ -6,11 +6,15 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// One of: `unauthorized`, `bad_request`, `invalid_path`, `invalid_content_type`,
-    /// `batch_too_large`, `body_too_large`, `not_uploaded`, `upload_gone`,
+    /// `batch_too_large`, `body_too_large`, `object_too_large`, `not_uploaded`, `upload_gone`,
     /// `upstream_unavailable`, `upstream_refused`, `not_found`, `id_conflict`, `not_owner`,
-    /// `internal`.
+    /// `timeout`, `internal`.
     pub code: String,
     pub message: String,
+    /// The request's id, also in the `x-request-id` header: the backend's log has the
+    /// details under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// The stable error codes.
@@ -21,12 +25,15 @@ pub mod code {
     pub const BAD_REQUEST: &str = "bad_request";
     /// A path could leave the prefix or break a URL; nothing was signed (400).
     pub const INVALID_PATH: &str = "invalid_path";
-    /// Not an `image/…` type (400).
+    /// A type the backend does not sign (`UPLOADER_CONTENT_TYPES`) (400).
     pub const INVALID_CONTENT_TYPE: &str = "invalid_content_type";
     /// More files or parts than are signed at once (413).
     pub const BATCH_TOO_LARGE: &str = "batch_too_large";
     /// A larger body than the backend reads (413).
     pub const BODY_TOO_LARGE: &str = "body_too_large";
+    /// An object, or a multipart upload's parts together, over the backend's
+    /// `UPLOADER_MAX_OBJECT_BYTES` (413).
+    pub const OBJECT_TOO_LARGE: &str = "object_too_large";
     /// Registering an object that is not stored with that size and SHA-256 (409).
     pub const NOT_UPLOADED: &str = "not_uploaded";
     /// The multipart upload no longer exists (410).
@@ -42,6 +49,9 @@ pub mod code {
     /// The key holds (or the upload belongs to) another workstation's object, and this
     /// token's scope is `own`: it may not overwrite, delete or abort it (403; per deletion).
     pub const NOT_OWNER: &str = "not_owner";
+    /// The request took longer than the backend's `UPLOADER_REQUEST_TIMEOUT_SECS`: a slow
+    /// body, or a slow S3; worth retrying (503).
+    pub const TIMEOUT: &str = "timeout";
     /// The backend itself failed (500).
     pub const INTERNAL: &str = "internal";
 }

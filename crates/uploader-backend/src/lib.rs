@@ -7,13 +7,14 @@ pub mod deletions;
 pub mod keys;
 pub mod openapi;
 pub mod ownership;
+pub mod server;
 pub mod settings;
 pub mod tokens;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-pub use settings::Settings;
+pub use settings::{ServeLimits, ServeSettings, Settings};
 
 /// The backend's state from checked settings and its database at `database`.
 pub async fn backend(settings: &Settings, database: &Path) -> anyhow::Result<api::Shared> {
@@ -29,16 +30,17 @@ pub async fn backend(settings: &Settings, database: &Path) -> anyhow::Result<api
         max_batch: settings.max_batch,
         content_types: settings.content_types(),
         deletion_max_attempts: settings.deletion_max_attempts,
+        max_object_bytes: settings.max_object_bytes,
     }))
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` within `limits` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     backend: api::Shared,
+    limits: ServeLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, api::router(backend))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = api::router(backend, limits.request_timeout);
+    server::serve(listener, router, limits, shutdown).await
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use uploader_backend::deletions::{self, WorkerSettings};
-use uploader_backend::{Settings, db, openapi, settings, tokens};
+use uploader_backend::{ServeSettings, Settings, db, openapi, settings, tokens};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +36,8 @@ enum Command {
         worker: bool,
         #[command(flatten)]
         settings: Box<Settings>,
+        #[command(flatten)]
+        serve_settings: ServeSettings,
         #[command(flatten)]
         worker_settings: WorkerSettings,
     },
@@ -103,6 +105,15 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::parse();
+    // Errors' details, with their request ids, go to stderr beside the request lines.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("UPLOADER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("uploader_backend=info")),
+        )
+        .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -199,8 +210,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             worker,
             settings,
+            serve_settings,
             worker_settings,
         } => {
+            let limits = serve_settings.limits()?;
             let runtime = runtime()?;
             runtime.block_on(async move {
                 let backend = uploader_backend::backend(&settings, &database).await?;
@@ -218,12 +231,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
                 eprintln!(
-                    "uploader-backend listening on http://{} (bucket {}, prefix {})",
+                    "uploader-backend listening on http://{} (bucket {}, prefix {}, at most {} \
+                     connections)",
                     listener.local_addr()?,
                     settings.bucket,
-                    settings.prefix
+                    settings.prefix,
+                    limits.max_connections
                 );
-                uploader_backend::serve(listener, backend, async move {
+                uploader_backend::serve(listener, backend, limits, async move {
                     shutdown_signal().await;
                     let _ = stop.send(true);
                 })

@@ -6,7 +6,8 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use uploader_backend::{Settings, db, tokens};
+use uploader_backend::settings::{DEFAULT_CONTENT_TYPES, DEFAULT_MAX_OBJECT_BYTES};
+use uploader_backend::{ServeSettings, Settings, db, tokens};
 use uploader_testkit::{ACCESS_KEY, S3Server, SECRET_KEY};
 
 struct Harness {
@@ -20,21 +21,58 @@ struct Harness {
 }
 
 fn settings(s3: &S3Server, expiry_secs: u64) -> Settings {
+    settings_for(&s3.bucket, &s3.endpoint, expiry_secs)
+}
+
+fn settings_for(bucket: &str, endpoint: &str, expiry_secs: u64) -> Settings {
     Settings {
-        bucket: s3.bucket.clone(),
+        bucket: bucket.into(),
         region: "us-east-1".into(),
-        endpoint: Some(s3.endpoint.clone()),
+        endpoint: Some(endpoint.into()),
         path_style: Some(true),
         prefix: "products/".into(),
         sse: "AES256".into(),
         kms_key_id: None,
         presign_expiry_secs: expiry_secs,
         max_batch: 10,
-        content_types: "image/*".into(),
+        content_types: DEFAULT_CONTENT_TYPES.into(),
+        max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
         deletion_max_attempts: 3,
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(SECRET_KEY.into()),
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Serves `backend` on a loopback port of `rt`, with the default limits: its URL.
+fn serve_in(rt: &tokio::runtime::Runtime, backend: uploader_backend::api::Shared) -> String {
+    let limits = ServeSettings::default().limits().unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(uploader_backend::serve(
+            listener,
+            backend,
+            limits,
+            std::future::pending(),
+        ));
+        url
+    })
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
 }
 
 impl Harness {
@@ -43,41 +81,29 @@ impl Harness {
     }
 
     fn start_with(expiry_secs: u64) -> Harness {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        Self::start_configured(|s| s.presign_expiry_secs = expiry_secs)
+    }
+
+    fn start_configured(configure: impl FnOnce(&mut Settings)) -> Harness {
+        let rt = runtime();
         let s3 = rt.block_on(S3Server::start());
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("backend.sqlite3");
         let token =
             tokens::create(&db::open(&db_path).unwrap(), "WS-12", tokens::Scope::Own).unwrap();
-        let settings = settings(&s3, expiry_secs);
-        let url = rt.block_on(async {
-            let backend = uploader_backend::backend(&settings, &db_path)
-                .await
-                .unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            tokio::spawn(uploader_backend::serve(
-                listener,
-                backend,
-                std::future::pending(),
-            ));
-            url
-        });
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let mut settings = settings(&s3, 900);
+        configure(&mut settings);
+        let backend = rt
+            .block_on(uploader_backend::backend(&settings, &db_path))
+            .unwrap();
+        let url = serve_in(&rt, backend);
         Harness {
             rt,
             s3,
             url,
             token,
             db_path,
-            agent,
+            agent: agent(),
             _dir: dir,
         }
     }
@@ -720,4 +746,562 @@ fn another_workstations_default_token_is_refused_and_the_owner_and_a_wide_token_
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(deleted_by, ["WS-12", "admin"]);
+}
+
+/// An S3 endpoint nothing listens on: signing needs no S3, anything else fails to connect.
+const DEAD_S3: &str = "http://127.0.0.1:1";
+
+/// The real `uploader-backend serve` process, its S3 at `DEAD_S3`, with `env` settings over
+/// the defaults, and at most `files` open files when given. Dropping it kills it.
+struct Process {
+    child: std::process::Child,
+    url: String,
+    token: String,
+    db_path: std::path::PathBuf,
+    log_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    fn start(env: &[(&str, &str)], files: Option<u32>) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("backend.sqlite3");
+        let token =
+            tokens::create(&db::open(&db_path).unwrap(), "WS-12", tokens::Scope::Own).unwrap();
+        let log_path = dir.path().join("backend.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let bin = env!("CARGO_BIN_EXE_uploader-backend");
+        let mut command = match files {
+            Some(n) => {
+                let mut c = std::process::Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(bin);
+                c
+            }
+            None => std::process::Command::new(bin),
+        };
+        let child = command
+            .env_clear()
+            .env("AWS_S3_BUCKET_NAME", "photos")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", DEAD_S3)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .envs(env.iter().copied())
+            .arg("--database")
+            .arg(&db_path)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut process = Process {
+            child,
+            url: String::new(),
+            token,
+            db_path,
+            log_path,
+            _dir: dir,
+        };
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            let log = process.log();
+            if let Some(at) = log.find("listening on http://") {
+                let rest = &log[at + "listening on ".len()..];
+                process.url = rest.split_whitespace().next().unwrap().to_string();
+                return process;
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("uploader-backend exited ({status}):\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("uploader-backend did not start in 20 s:\n{}", process.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn addr(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
+    /// A request on a connection of its own: status, `x-request-id`, body, and how long it took.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Option<String>, Value, Duration) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let request = http_request(method, &format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json");
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let started = std::time::Instant::now();
+        let mut response = agent.run(request.body(bytes).unwrap()).unwrap();
+        let took = started.elapsed();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            id,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            took,
+        )
+    }
+}
+
+impl Process {
+    /// Presigns one file whose `field` is `value`: status and body.
+    fn presign_with(&self, field: &str, value: Value) -> (u16, Value) {
+        let mut f = file("SKU1/front.jpg", b"bytes");
+        f[field] = value;
+        let (status, _, body, _) =
+            self.call("POST", "/v1/uploads/presign", Some(&json!({"files": [f]})));
+        (status, body)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads what the server sends until it closes the connection, or `limit` passes: the bytes,
+/// and whether it closed.
+fn read_until_closed(stream: &mut std::net::TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        stream
+            .set_read_timeout(Some(
+                limit
+                    .saturating_sub(started.elapsed())
+                    .max(Duration::from_millis(1)),
+            ))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Err(_) => break,
+        }
+    }
+    (got, false)
+}
+
+#[test]
+fn the_backend_keeps_answering_health_and_uploads_while_300_half_sent_requests_hold_its_sockets() {
+    use std::io::{Read, Write};
+    // What happened: 256 open files, 300 held sockets. The header timeout is long here, so
+    // only the connection limit and its reserve can keep the server answering.
+    let p = Process::start(&[("UPLOADER_HEADER_TIMEOUT_SECS", "60")], Some(256));
+    assert!(p.log().contains("at most 192 connections"), "{}", p.log());
+    let mut held = Vec::new();
+    for i in 0..300 {
+        let mut stream = std::net::TcpStream::connect(p.addr()).unwrap();
+        if i % 3 != 0 {
+            stream
+                .write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+        }
+        held.push(stream);
+    }
+    let mut slowest = Duration::ZERO;
+    for round in 0..5 {
+        let (status, id, body, took) = p.call("GET", "/v1/health", None);
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (200, Some("ok")),
+            "round {round}: {body}"
+        );
+        assert!(id.is_some());
+        assert!(took < Duration::from_secs(1), "health took {took:?}");
+        slowest = slowest.max(took);
+        let file = file(&format!("SKU{round}/front.jpg"), b"photo");
+        let (status, _, body, took) = p.call(
+            "POST",
+            "/v1/uploads/presign",
+            Some(&json!({"files": [file]})),
+        );
+        assert_eq!(status, 200, "round {round}: {body}");
+        assert!(took < Duration::from_secs(1), "presign took {took:?}");
+        slowest = slowest.max(took);
+    }
+    eprintln!("slowest answer with 300 connections held: {slowest:?}");
+    // The oldest held connections were closed to make room; never more than the limit stay.
+    let mut closed = 0;
+    for stream in &mut held {
+        stream.set_nonblocking(true).unwrap();
+        match stream.read(&mut [0u8; 64]) {
+            Ok(0) => closed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => closed += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        (108..300).contains(&closed),
+        "{closed} of 300 held connections closed"
+    );
+    assert!(
+        p.log().lines().all(|l| !l.contains("Too many open files")),
+        "{}",
+        p.log()
+    );
+}
+
+#[test]
+fn a_half_sent_silent_or_idle_connection_is_dropped_after_the_header_timeout() {
+    use std::io::Write;
+    let p = Process::start(&[("UPLOADER_HEADER_TIMEOUT_SECS", "0.5")], None);
+    let cases: [(&str, &[u8], bool); 3] = [
+        (
+            "half-sent headers",
+            b"GET /v1/health HTTP/1.1\r\nHost: x\r\n",
+            false,
+        ),
+        ("nothing sent", b"", false),
+        (
+            "idle after an answer",
+            b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n",
+            true,
+        ),
+    ];
+    for (what, sent, answered) in cases {
+        let mut stream = std::net::TcpStream::connect(p.addr()).unwrap();
+        stream.write_all(sent).unwrap();
+        let started = std::time::Instant::now();
+        let (got, closed) = read_until_closed(&mut stream, Duration::from_secs(5));
+        let took = started.elapsed();
+        assert!(closed, "{what}: still open after {took:?}");
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{what}: closed after {took:?}"
+        );
+        let text = String::from_utf8_lossy(&got);
+        assert_eq!(text.starts_with("HTTP/1.1 200"), answered, "{what}: {text}");
+    }
+}
+
+#[test]
+fn a_request_slower_than_the_request_timeout_is_answered_503_timeout() {
+    use std::io::Write;
+    let p = Process::start(&[("UPLOADER_REQUEST_TIMEOUT_SECS", "0.5")], None);
+    let mut stream = std::net::TcpStream::connect(p.addr()).unwrap();
+    let head = format!(
+        "POST /v1/uploads/presign HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"files\"",
+        p.token
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let (got, _) = read_until_closed(&mut stream, Duration::from_secs(3));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("\"code\":\"timeout\""), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("x-request-id:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_default_backend_signs_raster_types_and_refuses_svg() {
+    let p = Process::start(&[], None);
+    let cases = [
+        ("image/jpeg", 200, None),
+        ("image/png", 200, None),
+        ("image/webp", 200, None),
+        ("image/avif", 200, None),
+        ("image/heic", 200, None),
+        ("image/tiff", 200, None),
+        ("image/svg+xml", 400, Some("invalid_content_type")),
+        ("image/x-icon", 400, Some("invalid_content_type")),
+        ("text/html", 400, Some("invalid_content_type")),
+    ];
+    for (content_type, want_status, want_code) in cases {
+        let (status, body) = p.presign_with("content_type", json!(content_type));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (want_status, want_code),
+            "{content_type}: {body}"
+        );
+    }
+}
+
+#[test]
+fn storage_and_database_failures_are_answered_without_detail_but_with_a_request_id_in_the_log() {
+    let p = Process::start(&[], None);
+    // The S3 endpoint is dead; the database loses a table the routes need.
+    let (status, id, body, _) = p.call("GET", "/v1/objects?path=SKU1/front.jpg", None);
+    let storage = (status, id, body, "storage: ");
+    rusqlite::Connection::open(&p.db_path)
+        .unwrap()
+        .execute_batch("DROP TABLE signings")
+        .unwrap();
+    let file = file("SKU1/front.jpg", b"photo");
+    let (status, id, body, _) = p.call(
+        "POST",
+        "/v1/uploads/presign",
+        Some(&json!({"files": [file]})),
+    );
+    let database = (status, id, body, "database: ");
+    let db_path = p.db_path.display().to_string();
+    let log = p.log();
+    for ((status, id, body, detail), want) in [
+        (storage, (502, "upstream_unavailable")),
+        (database, (500, "internal")),
+    ] {
+        assert_eq!((status, body["code"].as_str().unwrap()), want, "{body}");
+        let message = body["message"].as_str().unwrap();
+        for secret in [
+            "127.0.0.1",
+            "http",
+            "signings",
+            "SELECT",
+            "sqlite",
+            "table",
+            &db_path,
+        ] {
+            assert!(!message.contains(secret), "`{secret}` in {body}");
+        }
+        let id = id.expect("an x-request-id header");
+        assert_eq!(body["request_id"].as_str(), Some(id.as_str()), "{body}");
+        assert!(message.contains(&id), "{body}");
+        let logged: Vec<&str> = log.lines().filter(|l| l.contains(&id)).collect();
+        assert!(
+            logged.iter().any(|l| l.contains(detail)),
+            "no `{detail}` logged under {id}:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_panic_while_holding_the_database_leaves_later_requests_working() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("backend.sqlite3");
+    let token = tokens::create(&db::open(&db_path).unwrap(), "WS-12", tokens::Scope::Own).unwrap();
+    let settings = settings_for("photos", DEAD_S3, 900);
+    let backend = rt
+        .block_on(uploader_backend::backend(&settings, &db_path))
+        .unwrap();
+    let held = backend.clone();
+    // A handler's bug: it panics in the middle of a transaction it began by hand.
+    let panicked = std::thread::spawn(move || {
+        let conn = held.db.lock().unwrap();
+        conn.execute_batch("BEGIN; UPDATE tokens SET name = 'half-done'")
+            .unwrap();
+        panic!("a bug while holding the database");
+    })
+    .join();
+    assert!(panicked.is_err() && backend.db.is_poisoned());
+    let url = serve_in(&rt, backend);
+    let agent = agent();
+    let call = |request: ureq::http::request::Builder, body: Option<&Value>| {
+        let request = request.header("Authorization", format!("Bearer {token}"));
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        answer(agent.run(request.body(bytes).unwrap()).unwrap())
+    };
+    for round in 0..2 {
+        let (status, session) = call(http_request("GET", &format!("{url}/v1/session")), None);
+        // The half-done change was rolled back.
+        assert_eq!(
+            (status, session["workstation"].as_str()),
+            (200, Some("WS-12")),
+            "round {round}: {session}"
+        );
+        let files = json!({"files": [file(&format!("SKU{round}/a.jpg"), b"x")]});
+        let (status, body) = call(
+            http_request("POST", &format!("{url}/v1/uploads/presign"))
+                .header("Content-Type", "application/json"),
+            Some(&files),
+        );
+        assert_eq!(status, 200, "round {round}: {body}");
+    }
+}
+
+#[test]
+fn a_presign_expiry_over_an_hour_is_refused_at_start_naming_the_setting_and_the_cap() {
+    for (secs, refused) in [
+        (900, false),
+        (3600, false),
+        (3601, true),
+        (604_800, true),
+        (0, true),
+    ] {
+        match settings_for("photos", DEAD_S3, secs).check() {
+            Ok(()) => assert!(!refused, "{secs} s was accepted"),
+            Err(e) => {
+                assert!(refused, "{secs} s: {e}");
+                let e = e.to_string();
+                assert!(
+                    e.contains("UPLOADER_PRESIGN_EXPIRY_SECS") && e.contains("3600"),
+                    "{e}"
+                );
+            }
+        }
+    }
+    // The real process stops at once, saying so.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_uploader-backend"))
+        .env_clear()
+        .env("AWS_S3_BUCKET_NAME", "photos")
+        .env("UPLOADER_PRESIGN_EXPIRY_SECS", "604800")
+        .arg("--database")
+        .arg(tempfile::tempdir().unwrap().path().join("b.sqlite3"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("UPLOADER_PRESIGN_EXPIRY_SECS") && stderr.contains("3600"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_put_over_the_object_size_limit_is_refused_naming_the_limit() {
+    let limit = 1_000u64;
+    let p = Process::start(&[("UPLOADER_MAX_OBJECT_BYTES", "1000")], None);
+    let default = Process::start(&[], None);
+    let cases = [
+        (&p, limit, 200, None),
+        (&p, limit + 1, 413, Some("object_too_large")),
+        (&default, DEFAULT_MAX_OBJECT_BYTES, 200, None),
+        (
+            &default,
+            DEFAULT_MAX_OBJECT_BYTES + 1,
+            413,
+            Some("object_too_large"),
+        ),
+        (
+            &default,
+            5 * 1024 * 1024 * 1024,
+            413,
+            Some("object_too_large"),
+        ),
+    ];
+    for (backend, size, want_status, want_code) in cases {
+        let (status, body) = backend.presign_with("size", json!(size));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (want_status, want_code),
+            "{size}: {body}"
+        );
+        if want_code.is_some() {
+            let message = body["message"].as_str().unwrap();
+            assert!(message.contains("UPLOADER_MAX_OBJECT_BYTES"), "{body}");
+        }
+    }
+}
+
+#[test]
+fn a_multipart_upload_over_the_object_size_limit_is_refused_at_start_at_signing_and_at_completion()
+{
+    let h = Harness::start_configured(|s| s.max_object_bytes = 10_000_000);
+    let start = |size: u64| {
+        h.post(
+            "/v1/uploads/multipart",
+            &json!({"path": "SKU3/big.jpg", "content_type": "image/jpeg", "size": size, "sha256": sha256_hex(b"x")}),
+        )
+    };
+    let (status, body) = start(10_000_001);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("object_too_large")),
+        "{body}"
+    );
+    // The app declares no size (0): its parts are checked instead.
+    let (status, created) = start(0);
+    assert_eq!(status, 200, "{created}");
+    let upload_id = created["upload_id"].as_str().unwrap().to_string();
+    let sign = |n: u32, size: usize, crc: &str| {
+        h.post(
+            "/v1/uploads/multipart/sign",
+            &json!({"path": "SKU3/big.jpg", "upload_id": upload_id,
+                    "parts": [{"part_number": n, "size": size, "crc32c": crc}]}),
+        )
+    };
+    // Part 3 of 4 MB would make the object at least 12 MB.
+    let (status, body) = sign(3, 4_000_000, &crc32c_b64(b"x"));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("object_too_large")),
+        "{body}"
+    );
+    // 6 MB and 4.5 MB each pass at signing, but come to 10.5 MB.
+    let mut done = Vec::new();
+    for (n, bytes) in [(1, vec![1u8; 6_000_000]), (2, vec![2u8; 4_500_000])] {
+        let (status, signed) = sign(n, bytes.len(), &crc32c_b64(&bytes));
+        assert_eq!(status, 200, "{signed}");
+        let (status, etag) = h.send_signed(&signed["parts"][0], &bytes);
+        assert_eq!(status, 200, "part {n}: {etag}");
+        done.push(json!({"part_number": n, "etag": etag, "crc32c": crc32c_b64(&bytes)}));
+    }
+    let (status, body) = h.post(
+        "/v1/uploads/multipart/complete",
+        &json!({"path": "SKU3/big.jpg", "upload_id": upload_id, "parts": done}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("object_too_large")),
+        "{body}"
+    );
+    // Aborted: nothing of it stays stored.
+    let (status, body) = h.post(
+        "/v1/uploads/multipart/parts",
+        &json!({"path": "SKU3/big.jpg", "upload_id": upload_id}),
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("upload_gone")),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_stopping_server_closes_idle_and_half_sent_connections_at_once() {
+    use std::io::Write;
+    // The header timeout is long: stopping must not wait for it.
+    let mut p = Process::start(&[("UPLOADER_HEADER_TIMEOUT_SECS", "60")], None);
+    let mut held = Vec::new();
+    for sent in [&b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"[..], b""] {
+        let mut stream = std::net::TcpStream::connect(p.addr()).unwrap();
+        stream.write_all(sent).unwrap();
+        held.push(stream);
+    }
+    let (status, ..) = p.call("GET", "/v1/health", None);
+    assert_eq!(status, 200);
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Some(status) = p.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}:\n{}", p.log());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("still running 5 s after SIGTERM:\n{}", p.log());
 }

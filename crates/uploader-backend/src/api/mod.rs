@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rusqlite::Connection;
 use uploader_api::code;
@@ -42,15 +42,44 @@ pub struct Backend {
     pub content_types: Vec<String>,
     /// Attempts each queued deletion gets before it stays for a person to look at.
     pub deletion_max_attempts: u32,
+    /// The largest object signed: one PUT, or a multipart upload's parts together.
+    pub max_object_bytes: u64,
 }
 
 pub type Shared = Arc<Backend>;
 
 impl Backend {
+    /// The database, also after a handler panicked holding it: SQLite keeps its data
+    /// consistent, and a transaction the panic left open is rolled back here.
     pub fn db(&self) -> Result<MutexGuard<'_, Connection>, ApiError> {
-        self.db
-            .lock()
-            .map_err(|_| ApiError::internal("the database lock was poisoned"))
+        match self.db.lock() {
+            Ok(conn) => Ok(conn),
+            Err(poisoned) => {
+                self.db.clear_poison();
+                let conn = poisoned.into_inner();
+                tracing::warn!("a request panicked holding the database; carrying on");
+                if !conn.is_autocommit() {
+                    conn.execute_batch("ROLLBACK")?;
+                }
+                Ok(conn)
+            }
+        }
+    }
+
+    /// Refuses an object, or a part reaching, past `max_object_bytes`.
+    pub fn check_object_size(&self, what: &str, bytes: u64) -> Result<(), ApiError> {
+        if bytes <= self.max_object_bytes {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code::OBJECT_TOO_LARGE,
+            format!(
+                "{what} comes to {bytes} bytes; this backend signs objects up to {} bytes \
+                 (UPLOADER_MAX_OBJECT_BYTES)",
+                self.max_object_bytes
+            ),
+        ))
     }
 
     /// How long URLs signed now may live: the configured expiry, cut short by the
@@ -134,7 +163,9 @@ pub struct Body<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Params<T>(pub T);
 
-pub fn router(backend: Shared) -> Router {
+/// The API; a request that takes longer than `request_timeout`, body included, is answered
+/// `503 timeout`.
+pub fn router(backend: Shared, request_timeout: Duration) -> Router {
     let authed = Router::new()
         .route("/v1/session", get(session::session))
         .route("/v1/uploads/presign", post(presign::presign))
@@ -161,6 +192,7 @@ pub fn router(backend: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(request_timeout, time_limit))
         .layer(middleware::from_fn(access_log))
         .with_state(backend)
 }
@@ -181,19 +213,54 @@ async fn not_allowed() -> ApiError {
     )
 }
 
-/// One line per request on stderr (the journal, under systemd): method, path without the
-/// query, status, time. Never a header, so never a token.
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered, which its errors and log lines carry.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The header that carries each answer's request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives each request an id (in the answer's `x-request-id`, and in its errors), and logs one
+/// line per request on stderr (the journal, under systemd): method, path without the query,
+/// status, time, id. Never a header, so never a token.
 async fn access_log(request: Request, next: Next) -> Response {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    let id = crate::tokens::hex(&bytes);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
     eprintln!(
-        "{method} {path} {} {} ms",
+        "{method} {path} {} {} ms request {id}",
         response.status().as_u16(),
         started.elapsed().as_millis()
     );
     response
+}
+
+/// Answers a request still unanswered after `limit`: a slow body, or a slow S3.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            code::TIMEOUT,
+            format!(
+                "the request took longer than {:.1} s (UPLOADER_REQUEST_TIMEOUT_SECS)",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn authenticate(

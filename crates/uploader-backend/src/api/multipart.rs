@@ -74,7 +74,8 @@ fn check_crc32c(part: u32, value: &str) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Upload started", body = CreateMultipartResponse),
         (status = 400, description = "Refused; nothing was started", body = uploader_api::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
+        (status = 413, description = "The declared size is over the backend's object size limit", body = uploader_api::ErrorBody)))]
 pub async fn create(
     State(backend): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -85,6 +86,8 @@ pub async fn create(
     backend.check_content_type(&request.content_type)?;
     check_sha256("sha256", &request.sha256)?;
     check_object_id("object_id", request.object_id.as_deref())?;
+    // A declared size is checked now; the parts are checked as they are signed and joined.
+    backend.check_object_size(&format!("`{}`", request.path), request.size)?;
     // A client that sends no upload id still gets one, so every object has one.
     let object_id = request
         .object_id
@@ -133,7 +136,7 @@ pub async fn open_uploads(
         (status = 200, description = "Every part signed", body = SignPartsResponse),
         (status = 400, description = "Refused; nothing was signed", body = uploader_api::ErrorBody),
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
-        (status = 413, description = "Too many parts at once", body = uploader_api::ErrorBody)))]
+        (status = 413, description = "Too many parts at once, or a part reaching past the backend's object size limit", body = uploader_api::ErrorBody)))]
 pub async fn sign(
     State(backend): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -159,6 +162,15 @@ pub async fn sign(
             ));
         }
         check_crc32c(part.part_number, &part.crc32c)?;
+        // Parts before it are as large (the last is smaller), so an object with this part
+        // holds at least part number × size bytes.
+        backend.check_object_size(
+            &format!(
+                "part {} of {} bytes (× its part number)",
+                part.part_number, part.size
+            ),
+            u64::from(part.part_number).saturating_mul(part.size),
+        )?;
     }
     let expiry = backend.expiry_now().await?;
     let mut parts = Vec::with_capacity(request.parts.len());
@@ -219,7 +231,8 @@ pub async fn parts(
     responses(
         (status = 200, description = "The parts are joined into the object", body = CompleteMultipartResponse),
         (status = 410, description = "The upload no longer exists", body = uploader_api::ErrorBody),
-        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody)))]
+        (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
+        (status = 413, description = "The parts come to more than the backend's object size limit; the upload is aborted", body = uploader_api::ErrorBody)))]
 pub async fn complete(
     State(backend): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -238,6 +251,22 @@ pub async fn complete(
     for part in &request.parts {
         check_part_number(part.part_number)?;
         check_crc32c(part.part_number, &part.crc32c)?;
+    }
+    // Parts of any sizes could each pass the check at signing: their sum is what counts.
+    let named: std::collections::BTreeSet<u32> =
+        request.parts.iter().map(|p| p.part_number).collect();
+    let total: u64 = backend
+        .s3
+        .list_parts(&key, &request.upload_id)
+        .await?
+        .iter()
+        .filter(|p| named.contains(&p.part_number))
+        .map(|p| p.size)
+        .sum();
+    if let Err(too_large) = backend.check_object_size(&format!("`{}`", request.path), total) {
+        backend.s3.abort_multipart(&key, &request.upload_id).await?;
+        eprintln!("aborted an oversize upload of {key} for {}", caller.name);
+        return Err(too_large);
     }
     let parts = request
         .parts

@@ -30,7 +30,7 @@ pub fn signed_request(signed: Presigned) -> SignedRequest {
         (status = 400, description = "A path, checksum or type was refused; nothing was signed", body = uploader_api::ErrorBody),
         (status = 401, description = "No, unknown or revoked token", body = uploader_api::ErrorBody),
         (status = 403, description = "A key holds another workstation's photo and the token's scope is `own`; nothing was signed", body = uploader_api::ErrorBody),
-        (status = 413, description = "Too many files or too large a body", body = uploader_api::ErrorBody)))]
+        (status = 413, description = "Too many files, too large a body, or a file over the backend's object size limit; nothing was signed", body = uploader_api::ErrorBody)))]
 pub async fn presign(
     State(backend): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -43,6 +43,7 @@ pub async fn presign(
         backend.check_content_type(&file.content_type)?;
         check_sha256("sha256", &file.sha256)?;
         check_object_id("object_id", file.object_id.as_deref())?;
+        backend.check_object_size(&format!("`{}`", file.path), file.size)?;
         if file.size > MAX_SINGLE_PUT {
             return Err(ApiError::bad_request(format!(
                 "`{}` is {} bytes: over 5 GiB goes up in parts (/v1/uploads/multipart)",
