@@ -560,3 +560,88 @@ async fn a_head_answered_403_before_a_resend_sends_the_photo_again() {
     );
     assert_bucket_holds(&server, &expected(&files)).await;
 }
+
+/// `uploader queue run` (the app's queue, as it runs in the app) with the workspace's config.
+fn queue_run(ws: &Workspace, server: &S3Server) -> Command {
+    let mut cmd = ws.uploader(server);
+    cmd.args(["queue", "run", "--json"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+/// `uploader upload FOLDER` with the workspace's config.
+fn upload_folder(ws: &Workspace, server: &S3Server, folder: &Path) -> Command {
+    let mut cmd = ws.uploader(server);
+    cmd.args(["upload", "--json"]).arg(folder);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_queue_and_two_uploads_share_a_new_data_folder_through_ten_rounds_of_kills() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let mut all = Vec::new();
+    let mut seed: u64 = 0xc0ff_ee;
+    let mut killed = 0;
+    for round in 0..10u32 {
+        // Two new folders each round: distinct files, so every round adds keys.
+        let folders: Vec<PathBuf> = ["A", "B"]
+            .iter()
+            .map(|side| {
+                let folder = ws.dir.path().join(format!("round{round}{side}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                for n in 0..6 {
+                    let path = folder.join(format!("R{round}{side}{n}_front.jpg"));
+                    write_photo(&path, round * 100 + n, 640, 480, false);
+                    all.push(path);
+                }
+                folder
+            })
+            .collect();
+        // All three start together; the first round finds no database at all.
+        let mut children = vec![
+            queue_run(&ws, &server).spawn().unwrap(),
+            upload_folder(&ws, &server, &folders[0]).spawn().unwrap(),
+            upload_folder(&ws, &server, &folders[1]).spawn().unwrap(),
+        ];
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let victim = (seed >> 33) as usize % 3;
+        let after = Duration::from_millis(100 + (seed >> 40) % 900);
+        std::thread::sleep(after);
+        if children[victim].try_wait().unwrap().is_none() {
+            children[victim].kill().unwrap();
+            killed += 1;
+        }
+        let mut stderr = String::new();
+        for (n, child) in children.into_iter().enumerate() {
+            let out = child.wait_with_output().unwrap();
+            let text = String::from_utf8_lossy(&out.stderr);
+            if n != victim {
+                assert!(
+                    out.status.code().is_some_and(|c| c <= 1),
+                    "round {round}: process {n} exited {:?}\n{text}",
+                    out.status
+                );
+            }
+            stderr.push_str(&text);
+        }
+        for word in ["database is locked", "busy", "already exists"] {
+            assert!(!stderr.contains(word), "round {round}: {word}\n{stderr}");
+        }
+        // What the killed one left is taken over by the next start at once; a killed upload
+        // may have been killed before it recorded its files: the folders are dropped again.
+        for folder in &folders {
+            finish(upload_folder(&ws, &server, folder));
+        }
+        let report = finish(queue_run(&ws, &server));
+        assert_eq!(report["failed"], 0, "round {round}: {report}");
+        assert_bucket_holds(&server, &expected(&all)).await;
+        assert_database_is_sound(&ws, all.len());
+        eprintln!("round {round}: killed process {victim} after {after:?}");
+    }
+    assert!(
+        killed >= 5,
+        "most rounds killed a process mid-work: {killed}"
+    );
+}
