@@ -1,0 +1,121 @@
+//! What `uploader` leaves behind on the workstation: no signed URL in a job's error, the log or
+//! a support bundle, files only their user can read, and local files that are not photos
+//! (devices, pipes, folders) refused without hanging. Real processes, a real SeaweedFS and the
+//! real backend.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{Workspace, run_json};
+use uploader_testkit::{BackendServer, S3Server, copy_images};
+
+const CONFIG: &str = r#"
+[upload]
+max_attempts = 1
+
+[[variant]]
+name = "large"
+longest_edge = 800
+quality = 85
+"#;
+
+/// Every file and folder below `dir`, `dir` itself first.
+fn entries_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = vec![dir.to_path_buf()];
+    let mut at = 0;
+    while at < found.len() {
+        let here = found[at].clone();
+        at += 1;
+        if here.is_dir() && !here.is_symlink() {
+            for entry in std::fs::read_dir(&here).expect("read dir") {
+                found.push(entry.expect("dir entry").path());
+            }
+        }
+    }
+    found
+}
+
+/// The text of every file below `dir`, lossily, for searching.
+fn text_under(dir: &Path) -> String {
+    entries_under(dir)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .map(|p| String::from_utf8_lossy(&std::fs::read(&p).expect("read file")).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+#[tokio::test]
+async fn no_signed_url_reaches_job_errors_the_database_the_log_or_the_support_bundle() {
+    let server = S3Server::start().await;
+    // The backend signs URLs for an S3 endpoint that refuses every connection.
+    let unreachable = format!("http://127.0.0.1:{}", closed_port());
+    let backend = BackendServer::start_with(&server, &unreachable, &[]);
+    let ws = Workspace::new(CONFIG);
+    copy_images(&["real/exifsamples_mobile_jolla.jpg"], &ws.photos());
+    let logs = ws.dir.path().join("logs");
+
+    let (code, report) = run_json(
+        ws.uploader_via(backend.env())
+            .env("CATALOG_UPLOADER_LOG_DIR", &logs)
+            .args(["upload", "--json"])
+            .arg(ws.photos()),
+    );
+    assert_eq!(code, 1, "{report:#}\n{}", backend.log());
+    let error = report["files"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("127.0.0.1"),
+        "the error still says where: {report:#}"
+    );
+
+    let status = ws
+        .uploader_via(backend.env())
+        .env("CATALOG_UPLOADER_LOG_DIR", &logs)
+        .args(["status", "--json"])
+        .output()
+        .expect("run uploader status");
+    let bundle = ws.dir.path().join("bundle.txt");
+    let doctor = ws
+        .uploader_via(backend.env())
+        .env("CATALOG_UPLOADER_LOG_DIR", &logs)
+        .arg("doctor")
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .expect("run uploader doctor");
+    assert!(doctor.status.success(), "{doctor:?}");
+    let bundle = std::fs::read_to_string(&bundle).expect("bundle");
+    assert!(
+        bundle.contains("FAIL"),
+        "the connection test failed too: {bundle}"
+    );
+
+    for (what, text) in [
+        ("upload --json", report.to_string()),
+        (
+            "status --json",
+            String::from_utf8_lossy(&status.stdout).into(),
+        ),
+        ("the data folder", text_under(&ws.data_dir())),
+        ("the log folder", text_under(&logs)),
+        ("the support bundle", bundle),
+    ] {
+        for signed in [
+            "X-Amz-Signature",
+            "X-Amz-Credential",
+            "X-Amz-Security-Token",
+        ] {
+            assert!(!text.contains(signed), "{signed} in {what}:\n{text}");
+        }
+    }
+}
