@@ -8,6 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use support::{Workspace, run_json};
+use uploader_core::config::AppDirs;
 use uploader_testkit::{BackendServer, S3Server, copy_images};
 
 const CONFIG: &str = r#"
@@ -118,4 +119,64 @@ async fn no_signed_url_reaches_job_errors_the_database_the_log_or_the_support_bu
             assert!(!text.contains(signed), "{signed} in {what}:\n{text}");
         }
     }
+}
+
+/// Each entry below `dirs` that a group or other users may read, write or enter.
+#[cfg(unix)]
+fn not_private(dirs: &[PathBuf]) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    dirs.iter()
+        .flat_map(|dir| entries_under(dir))
+        .filter_map(|path| {
+            let mode = std::fs::symlink_metadata(&path).ok()?.permissions().mode();
+            (mode & 0o077 != 0).then(|| format!("{:o} {}", mode & 0o777, path.display()))
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_logs_previews_and_support_bundle_are_readable_by_their_user_only() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let photos = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &ws.photos());
+
+    // Logs go where they go by default: below this workspace's home.
+    let (code, report) = run_json(
+        ws.uploader(&server)
+            .args(["upload", "--json"])
+            .arg(ws.photos()),
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let bundle = ws.data_dir().join("support.txt");
+    let doctor = ws
+        .uploader(&server)
+        .arg("doctor")
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .expect("run uploader doctor");
+    assert!(doctor.status.success(), "{doctor:?}");
+    // A preview, as the window renders it (in this process, whose umask is the usual 022).
+    let thumbnails = uploader_core::config::AppDirs::thumbnails(&ws.data_dir());
+    uploader_core::thumbnail::Thumbnails::new(
+        thumbnails.clone(),
+        &uploader_core::config::Config::default(),
+    )
+    .of_file(&photos[0])
+    .expect("preview");
+
+    let logs = ws.dir.path().join(".local/state/catalog-uploader/logs");
+    let entries = entries_under(&ws.data_dir());
+    for made in [
+        AppDirs::database(&ws.data_dir()),
+        AppDirs::staging(&ws.data_dir()),
+        bundle,
+        thumbnails,
+    ] {
+        assert!(entries.contains(&made), "{} was made", made.display());
+    }
+    assert!(entries_under(&logs).len() > 1, "a log file was written");
+    let open = not_private(&[ws.data_dir(), logs]);
+    assert!(open.is_empty(), "open to others:\n{}", open.join("\n"));
 }

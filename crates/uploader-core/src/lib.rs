@@ -17,6 +17,7 @@ pub mod intake;
 pub mod naming;
 pub mod pipeline;
 pub mod preferences;
+pub mod private;
 pub mod queue;
 pub mod store;
 pub mod thumbnail;

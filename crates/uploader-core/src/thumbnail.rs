@@ -70,9 +70,9 @@ impl Thumbnails {
 
     /// A cache that cannot be written only costs a render next time.
     fn keep(&self, cached: &Path, preview: &[u8]) {
-        if std::fs::create_dir_all(&self.dir).is_ok() {
+        if crate::private::create_dir(&self.dir).is_ok() {
             let partial = cached.with_extension("part");
-            if std::fs::write(&partial, preview).is_ok() {
+            if crate::private::write(&partial, preview).is_ok() {
                 let _ = std::fs::rename(&partial, cached);
             }
         }

@@ -279,7 +279,7 @@ pub struct EnqueueOptions<'a> {
 /// One runner per data dir: the lock is released by the OS when the process dies, so the
 /// next runner knows that every lease it finds was left by a crash.
 fn runner_lock(data_dir: &std::path::Path) -> Result<Option<File>> {
-    std::fs::create_dir_all(data_dir).map_err(|e| Error::io(data_dir, e))?;
+    crate::private::create_dir(data_dir).map_err(|e| Error::io(data_dir, e))?;
     let path = data_dir.join("runner.lock");
     let file = File::options()
         .create(true)

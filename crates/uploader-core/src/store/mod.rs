@@ -68,8 +68,9 @@ impl Store {
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            crate::private::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
+        crate::private::prepare_database(path).map_err(|e| Error::io(path, e))?;
         let mut conn = Connection::open(path).map_err(wrap)?;
         // WAL lets readers (the window, `uploader status`) run beside a writer.
         conn.pragma_update(None, "journal_mode", "WAL")
