@@ -47,6 +47,18 @@ fn text_under(dir: &Path) -> String {
         .join("\n")
 }
 
+/// `uploader doctor --out FILE`: the bundle's text.
+fn doctor(uploader: &mut std::process::Command, out: &Path) -> String {
+    let run = uploader
+        .arg("doctor")
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run uploader doctor");
+    assert!(run.status.success(), "{run:?}");
+    std::fs::read_to_string(out).expect("bundle")
+}
+
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -85,17 +97,11 @@ async fn no_signed_url_reaches_job_errors_the_database_the_log_or_the_support_bu
         .args(["status", "--json"])
         .output()
         .expect("run uploader status");
-    let bundle = ws.dir.path().join("bundle.txt");
-    let doctor = ws
-        .uploader_via(backend.env())
-        .env("CATALOG_UPLOADER_LOG_DIR", &logs)
-        .arg("doctor")
-        .arg("--out")
-        .arg(&bundle)
-        .output()
-        .expect("run uploader doctor");
-    assert!(doctor.status.success(), "{doctor:?}");
-    let bundle = std::fs::read_to_string(&bundle).expect("bundle");
+    let bundle = doctor(
+        ws.uploader_via(backend.env())
+            .env("CATALOG_UPLOADER_LOG_DIR", &logs),
+        &ws.dir.path().join("bundle.txt"),
+    );
     assert!(
         bundle.contains("FAIL"),
         "the connection test failed too: {bundle}"
@@ -149,14 +155,7 @@ async fn the_data_folder_logs_previews_and_support_bundle_are_readable_by_their_
     );
     assert_eq!(code, 0, "{report:#}");
     let bundle = ws.data_dir().join("support.txt");
-    let doctor = ws
-        .uploader(&server)
-        .arg("doctor")
-        .arg("--out")
-        .arg(&bundle)
-        .output()
-        .expect("run uploader doctor");
-    assert!(doctor.status.success(), "{doctor:?}");
+    doctor(&mut ws.uploader(&server), &bundle);
     // A preview, as the window renders it (in this process, whose umask is the usual 022).
     let thumbnails = uploader_core::config::AppDirs::thumbnails(&ws.data_dir());
     uploader_core::thumbnail::Thumbnails::new(
@@ -179,4 +178,76 @@ async fn the_data_folder_logs_previews_and_support_bundle_are_readable_by_their_
     assert!(entries_under(&logs).len() > 1, "a log file was written");
     let open = not_private(&[ws.data_dir(), logs]);
     assert!(open.is_empty(), "open to others:\n{}", open.join("\n"));
+}
+
+/// Runs `cmd` to its end, or kills it after `limit` and fails: a hang is a failure, not a
+/// test that never ends.
+fn output_within(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait");
+            panic!(
+                "still running after {limit:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[cfg(unix)]
+#[test]
+fn process_refuses_devices_fifos_and_links_to_devices_at_once_and_renders_the_photo_beside_them() {
+    let ws = Workspace::new(CONFIG);
+    let photos = copy_images(&["real/exifsamples_mobile_jolla.jpg"], &ws.photos());
+    let odd = ws.dir.path().join("odd");
+    std::fs::create_dir(&odd).expect("odd dir");
+    let fifo = odd.join("A1_pipe.jpg");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let link = odd.join("A2_zero.jpg");
+    std::os::unix::fs::symlink("/dev/zero", &link).expect("symlink");
+    let sources = [PathBuf::from("/dev/zero"), fifo, link, photos[0].clone()];
+
+    let out = output_within(
+        ws.uploader_via(Vec::new())
+            .args(["process", "--json", "--out"])
+            .arg(ws.dir.path().join("out"))
+            .args(&sources),
+        std::time::Duration::from_secs(60),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(report["processed"], 1, "{report:#}");
+    let files = report["files"].as_array().expect("files");
+    for (source, file) in sources.iter().zip(files) {
+        assert_eq!(file["source"], source.display().to_string());
+    }
+    for file in &files[..3] {
+        let error = file["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with(file["source"].as_str().unwrap_or("?"))
+                && error.ends_with("not a regular file"),
+            "{file:#}"
+        );
+    }
+    assert!(files[3]["error"].is_null(), "{:#}", files[3]);
 }

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod preferences;
 pub mod private;
 pub mod queue;
+pub mod source;
 pub mod store;
 pub mod thumbnail;
 pub mod transport;

@@ -82,9 +82,7 @@ pub(super) async fn file_body(range: &FileRange) -> TransportResult<reqwest::Bod
             format!("cannot read {}: {e}", range.path.display()),
         )
     };
-    let mut file = tokio::fs::File::open(&range.path)
-        .await
-        .map_err(unreadable)?;
+    let mut file = tokio::fs::File::from_std(crate::source::open(&range.path).map_err(unreadable)?);
     file.seek(std::io::SeekFrom::Start(range.offset))
         .await
         .map_err(unreadable)?;
