@@ -251,3 +251,36 @@ fn process_refuses_devices_fifos_and_links_to_devices_at_once_and_renders_the_ph
     }
     assert!(files[3]["error"].is_null(), "{:#}", files[3]);
 }
+
+#[tokio::test]
+async fn links_are_signed_only_for_keys_under_the_prefix() {
+    let server = S3Server::start().await;
+    let ws = Workspace::new(CONFIG);
+    let link = |key: &str| {
+        ws.uploader(&server)
+            .args(["link", key])
+            .output()
+            .expect("run uploader link")
+    };
+
+    let inside = link("products/SKU1/a-large.jpg");
+    assert!(inside.status.success(), "{inside:?}");
+    assert!(String::from_utf8_lossy(&inside.stdout).contains("/products/SKU1/a-large.jpg?"));
+    for (key, problem) in [
+        ("payroll/2026.csv", "is not under the prefix"),
+        (
+            "products/../payroll/2026.csv",
+            "has an empty, `.` or `..` segment",
+        ),
+        ("products//etc/x", "is absolute"),
+    ] {
+        let out = link(key);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key} was signed: {out:?}");
+        assert!(out.stdout.is_empty(), "{key}: {out:?}");
+        assert!(
+            stderr.contains(&format!("`{key}` {problem}")) && stderr.contains("products/"),
+            "{key}: {stderr}"
+        );
+    }
+}
