@@ -25,6 +25,9 @@ const COMMANDS: &[&str] = &[
     "take_launch_paths",
 ];
 
+/// Merged into tauri.conf.json in debug builds (see `main`).
+const DEBUG_CONFIG: &str = r#"{"app":{"withGlobalTauri":true}}"#;
+
 fn main() {
     // The window embeds the built UI; say how to build it instead of tauri's bare panic.
     if !std::path::Path::new("ui/dist/index.html").exists() {
@@ -35,6 +38,15 @@ fn main() {
     println!("cargo:rerun-if-changed=ui/dist");
     // Without this pattern tauri-build looks in ./capabilities and silently grants nothing.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    // `window.__TAURI__` is for the window tests' WebDriver scripts only (the UI imports the
+    // API): debug builds get it by merging this into tauri.conf.json where `generate_context!`
+    // reads it; release builds never have it. A TAURI_CONFIG of the caller's own wins.
+    if std::env::var("PROFILE").as_deref() == Ok("debug")
+        && std::env::var_os("TAURI_CONFIG").is_none()
+    {
+        println!("cargo:rustc-env=TAURI_CONFIG={DEBUG_CONFIG}");
+    }
+    println!("cargo:rerun-if-env-changed=PROFILE");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -78,6 +78,24 @@ fn capabilities_grant_only_the_app_commands_and_what_the_ui_uses() {
 }
 
 #[test]
+fn the_tauri_api_is_a_window_global_in_debug_builds_only() {
+    let conf: serde_json::Value =
+        serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();
+    assert!(
+        conf["app"].get("withGlobalTauri").is_none(),
+        "release builds read tauri.conf.json as it is: {}",
+        conf["app"]
+    );
+    // What build.rs merges into it for debug builds, where the window tests run.
+    let merged: serde_json::Value =
+        serde_json::from_str(option_env!("TAURI_CONFIG").unwrap_or("{}")).unwrap();
+    assert_eq!(
+        merged["app"]["withGlobalTauri"].as_bool(),
+        Some(cfg!(debug_assertions))
+    );
+}
+
+#[test]
 fn the_content_security_policy_allows_only_the_app_itself() {
     let conf: serde_json::Value =
         serde_json::from_str(include_str!("../../tauri.conf.json")).unwrap();

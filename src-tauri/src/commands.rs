@@ -338,7 +338,7 @@ pub async fn support_bundle(state: State<'_, AppState>) -> Result<String, Comman
     })?;
     let stamp = uploader_core::diagnostics::utc_stamp(std::time::SystemTime::now());
     let path = folder.join(format!("catalog-uploader-support-{stamp}.txt"));
-    std::fs::write(&path, text).map_err(|e| CommandError {
+    uploader_core::private::write(&path, text.as_bytes()).map_err(|e| CommandError {
         code: "io".into(),
         message: format!("cannot write {}: {e}", path.display()),
     })?;

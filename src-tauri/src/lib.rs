@@ -20,6 +20,7 @@ use tauri::{Emitter, Manager};
 pub use bindings::typescript as typescript_bindings;
 
 pub fn run() {
+    uploader_core::private::restrict_new_files();
     let config = state::AppState::load_config();
     // Paths on the command line ("Open with…", scripts/run.sh PHOTO…) are reviewed like a
     // drop. Flags (e.g. WebDriver's `--automation`) are not paths.

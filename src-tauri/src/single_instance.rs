@@ -46,7 +46,7 @@ struct HandOver {
 
 /// Becomes the folder's window, or hands `paths` to the window that is.
 pub fn claim(data_dir: &Path, paths: &[PathBuf]) -> std::io::Result<Claim> {
-    std::fs::create_dir_all(data_dir)?;
+    uploader_core::private::create_dir(data_dir)?;
     let lock = File::options()
         .create(true)
         .truncate(false)
@@ -145,11 +145,17 @@ fn try_hand_over(data_dir: &Path, paths: &[PathBuf]) -> std::io::Result<()> {
     }
 }
 
-/// Written whole (a reader never sees half) and readable by this user only.
+/// Written whole (a reader never sees half) and readable by this user only. The temporary
+/// file is made new: a stale one is removed first (a link itself, never what it points to), so
+/// a symlink planted at its name is never written through.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension("tmp");
+    match std::fs::remove_file(&temporary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let mut options = File::options();
-    options.create(true).truncate(true).write(true);
+    options.create_new(true).write(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -202,6 +208,21 @@ mod tests {
         let _ = BufReader::new(&stream).read_line(&mut answer);
         assert_eq!(answer, "");
         assert!(received.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temporary_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere.txt");
+        std::fs::write(&elsewhere, "keep me").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("window.tmp")).unwrap();
+        let _first = claim(dir.path(), &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep me");
+        let address: Address =
+            serde_json::from_slice(&std::fs::read(dir.path().join(ADDRESS_FILE)).unwrap()).unwrap();
+        assert!(address.port > 0);
+        assert!(!dir.path().join(ADDRESS_FILE).is_symlink());
     }
 
     #[cfg(unix)]

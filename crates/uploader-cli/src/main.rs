@@ -21,6 +21,7 @@ use args::{
 };
 
 fn main() -> ExitCode {
+    uploader_core::private::restrict_new_files();
     uploader_core::heap::limit_arenas();
     config::prepare_keyring();
     let cli = Cli::parse();
@@ -201,7 +202,7 @@ async fn doctor(
         let stamp = uploader_core::diagnostics::utc_stamp(std::time::SystemTime::now());
         std::path::PathBuf::from(format!("catalog-uploader-support-{stamp}.txt"))
     });
-    std::fs::write(&path, text)
+    uploader_core::private::write(&path, text.as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     println!("{}", path.display());
     eprintln!("the support bundle is written; it holds no secret, but read it before sending it");

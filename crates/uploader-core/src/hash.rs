@@ -19,7 +19,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         reason: format!("cannot be read: {e}"),
     };
     const BLOCK: u64 = 1 << 20;
-    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut file = crate::source::open(path).map_err(unreadable)?;
     let size = file.metadata().map_err(unreadable)?.len();
     let mut hasher = Sha256::new();
     if size <= BLOCK {

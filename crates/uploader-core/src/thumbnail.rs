@@ -70,9 +70,9 @@ impl Thumbnails {
 
     /// A cache that cannot be written only costs a render next time.
     fn keep(&self, cached: &Path, preview: &[u8]) {
-        if std::fs::create_dir_all(&self.dir).is_ok() {
+        if crate::private::create_dir(&self.dir).is_ok() {
             let partial = cached.with_extension("part");
-            if std::fs::write(&partial, preview).is_ok() {
+            if crate::private::write(&partial, preview).is_ok() {
                 let _ = std::fs::rename(&partial, cached);
             }
         }
@@ -125,7 +125,7 @@ impl crate::Uploader {
         let response = request
             .send()
             .await
-            .map_err(|e| format!("cannot fetch `{key}`: {e}"))?;
+            .map_err(|e| format!("cannot fetch `{key}`: {}", crate::transport::causes(&e)))?;
         if !response.status().is_success() {
             return Err(format!("cannot fetch `{key}`: HTTP {}", response.status()));
         }
@@ -138,7 +138,7 @@ impl crate::Uploader {
         let body = response
             .bytes()
             .await
-            .map_err(|e| format!("cannot fetch `{key}`: {e}"))?;
+            .map_err(|e| format!("cannot fetch `{key}`: {}", crate::transport::causes(&e)))?;
         let (name, recipe) = (PathBuf::from(key), std::sync::Arc::clone(&thumbs.recipe));
         let preview = tokio::task::spawn_blocking(move || render(&name, &body, &recipe))
             .await

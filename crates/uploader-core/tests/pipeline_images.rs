@@ -183,7 +183,7 @@ fn limits_from_the_config_refuse_what_the_defaults_allow() {
     config.limits.max_file_mb = 1;
     let recipe = Recipe::from_config(&config);
     let cases = [
-        ("derived/rgb-16bit.png", "over the 1 MB limit"), // 5.4 MB
+        ("derived/rgb-16bit.png", "larger than the limit of 1 MB"), // 5.4 MB
         ("derived/nokia83_9MP.webp", "over the 5 megapixel limit"),
     ];
     for (file, reason) in cases {

@@ -216,13 +216,19 @@ impl Uploader {
             .view_link(key, std::time::Duration::from_secs(60))
             .await?;
         let answer = reqwest::get(&link.url).await.map_err(|e| {
-            TransportError::new(ErrorKind::Network, format!("the presigned GET failed: {e}"))
+            TransportError::new(
+                ErrorKind::Network,
+                format!("the presigned GET failed: {}", crate::transport::causes(&e)),
+            )
         })?;
         let status = answer.status();
         let bytes = answer.bytes().await.map_err(|e| {
             TransportError::new(
                 ErrorKind::Network,
-                format!("the presigned GET broke off: {e}"),
+                format!(
+                    "the presigned GET broke off: {}",
+                    crate::transport::causes(&e)
+                ),
             )
         })?;
         if !status.is_success() {

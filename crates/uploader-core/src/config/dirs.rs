@@ -22,7 +22,9 @@ impl AppDirs {
             })?;
         Ok(Self {
             config_file: dirs.config_dir().join("config.toml"),
-            data_dir: dirs.data_dir().to_path_buf(),
+            // Local, not Roaming, AppData on Windows: the queue, staged photos and previews
+            // belong to this machine and must not travel with a roaming profile.
+            data_dir: dirs.data_local_dir().to_path_buf(),
         })
     }
 

@@ -555,6 +555,34 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_file_that_cannot_be_checked_read_or_parsed_is_an_error_not_no_policy() {
+        let (dir, flags) = isolated();
+        let base = dir.path();
+        std::fs::write(base.join("a-file"), "").unwrap();
+        std::fs::create_dir(base.join("a-folder.toml")).unwrap();
+        std::fs::write(base.join("invalid.toml"), "lock = [\n").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(base.join("loop.toml"), base.join("loop.toml")).unwrap();
+        let mut cases = vec![
+            (base.join("a-file/policy.toml"), "cannot check"),
+            (base.join("a-folder.toml"), "cannot read"),
+            (base.join("invalid.toml"), "invalid"),
+        ];
+        if cfg!(unix) {
+            cases.push((base.join("loop.toml"), "cannot check"));
+        }
+        for (path, said) in cases {
+            let named = path.display().to_string();
+            let e = load_with(&flags, &[(ENV_POLICY, &named)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&named) && e.contains(said), "{named}: {e}");
+        }
+        let missing = base.join("none/policy.toml").display().to_string();
+        assert!(load_with(&flags, &[(ENV_POLICY, &missing)]).is_ok());
+    }
+
+    #[test]
     fn config_show_names_the_layer_each_value_came_from() {
         let (_dir, flags, policy) = with_policy("[s3]\nregion = \"eu-north-1\"\n", POLICY);
         let flags = ConfigOverrides {

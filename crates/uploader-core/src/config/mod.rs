@@ -111,6 +111,9 @@ impl std::str::FromStr for Mode {
 pub struct BackendSettings {
     /// e.g. `https://uploads.example.com`
     pub url: Option<String>,
+    /// Lets a plain `http://` URL to another machine through: every request carries the
+    /// workstation's token, readable to anyone on the way. Loopback needs no permission.
+    pub allow_insecure_http: bool,
 }
 
 /// The deletion outbox: how hard a deletion is tried, and when its backlog is alarming.
@@ -497,6 +500,20 @@ impl Config {
                     format!("`{url}` is not a URL: it must start with http:// or https://"),
                 ))
             }
+            Some(url)
+                if url.starts_with("http://")
+                    && !self.backend.allow_insecure_http
+                    && !is_loopback(url) =>
+            {
+                Err(Error::config(
+                    "backend.url",
+                    format!(
+                        "`{url}` is plain http to another machine, which would send the \
+                         workstation's token in clear text: use https://, or set \
+                         `allow_insecure_http = true` under [backend] if that network is trusted"
+                    ),
+                ))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -762,6 +779,21 @@ fn bucket_name_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Whether `url` names this machine: `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -866,6 +898,44 @@ mod tests {
             match c.validate() {
                 Err(Error::Config { setting: s, .. }) => assert_eq!(s, setting),
                 other => panic!("{setting}: expected a config error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed() {
+        for (url, allowed, accepted) in [
+            ("https://uploads.example.com", false, true),
+            ("http://127.0.0.1:8080", false, true),
+            ("http://127.9.8.7", false, true),
+            ("http://localhost:3020/api", false, true),
+            ("http://LOCALHOST.", false, true),
+            ("http://[::1]:8080", false, true),
+            ("http://uploads.example.com", false, false),
+            ("http://10.0.0.5:8080", false, false),
+            ("http://[fe80::1]:8080", false, false),
+            ("http://localhost.example.com", false, false),
+            ("http://user@127.0.0.1.example.com", false, false),
+            ("http://uploads.example.com", true, true),
+        ] {
+            for mode in [Mode::Backend, Mode::Companion] {
+                let mut config = Config {
+                    mode,
+                    ..Config::default()
+                };
+                config.backend.url = Some(url.into());
+                config.backend.allow_insecure_http = allowed;
+                match config.validate() {
+                    Ok(()) => assert!(accepted, "{url} was let through"),
+                    Err(e) => {
+                        let text = e.to_string();
+                        assert!(!accepted, "{url}: {text}");
+                        assert!(
+                            text.contains("backend.url") && text.contains("clear text"),
+                            "{text}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -28,11 +28,12 @@ pub struct Policy {
     pub locked: Vec<String>,
 }
 
-/// The per-OS place an admin puts the policy.
+/// The per-OS place an admin puts the policy. On Windows the ProgramData folder comes from
+/// the known-folder API, never from the `ProgramData` variable, which the user can change.
 pub fn policy_path() -> PathBuf {
     if cfg!(windows) {
-        let root = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
-        PathBuf::from(root)
+        program_data()
+            .unwrap_or_else(|| PathBuf::from("C:\\ProgramData"))
             .join("Catalog Uploader")
             .join("policy.toml")
     } else if cfg!(target_os = "macos") {
@@ -42,16 +43,50 @@ pub fn policy_path() -> PathBuf {
     }
 }
 
-/// The policy in force, if there is one.
+/// FOLDERID_ProgramData as the system knows it.
+#[cfg(windows)]
+fn program_data() -> Option<PathBuf> {
+    use std::os::windows::ffi::OsStringExt as _;
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    use windows_sys::Win32::UI::Shell::{FOLDERID_ProgramData, SHGetKnownFolderPath};
+    let mut wide: windows_sys::core::PWSTR = std::ptr::null_mut();
+    // SAFETY: the GUID is a static; on success `wide` is a NUL-terminated string the shell
+    // allocated, read once and freed with CoTaskMemFree (which also takes the null of a failure).
+    unsafe {
+        let status =
+            SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, std::ptr::null_mut(), &mut wide);
+        let path = (status == 0 && !wide.is_null()).then(|| {
+            let len = (0..).take_while(|&i| *wide.add(i) != 0).count();
+            PathBuf::from(std::ffi::OsString::from_wide(std::slice::from_raw_parts(
+                wide, len,
+            )))
+        });
+        CoTaskMemFree(wide as *const _);
+        path
+    }
+}
+
+#[cfg(not(windows))]
+fn program_data() -> Option<PathBuf> {
+    None
+}
+
+/// The policy in force, if there is one. Only a file that is certainly not there means none:
+/// one that cannot be looked at, read or parsed is an error naming it (fail closed), or a user
+/// could switch the admin's policy off by making it unreadable.
 pub fn read_policy(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Policy>> {
     let path = match env(ENV_POLICY).filter(|_| cfg!(debug_assertions)) {
         Some(named) => PathBuf::from(named),
         None => policy_path(),
     };
-    if !path.exists() {
-        return Ok(None);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::config(
+            path.display().to_string(),
+            format!("cannot check the admin's policy file: {e}"),
+        )),
+        Ok(_) => read(&path).map(Some),
     }
-    read(&path).map(Some)
 }
 
 fn read(path: &Path) -> Result<Policy> {

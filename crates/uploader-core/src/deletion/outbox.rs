@@ -88,12 +88,7 @@ impl Uploader {
     pub fn delete_keys(&self, keys: &[String], reason: &str) -> Result<Vec<String>> {
         let prefix = &self.config.s3.prefix;
         for key in keys {
-            let problem = match key.strip_prefix(prefix.as_str()) {
-                Some(below) => crate::naming::path_problem(below),
-                None => Some("is not under the prefix"),
-            }
-            .or((key.len() > 1024).then_some("is longer than S3's 1,024 bytes"));
-            if let Some(problem) = problem {
+            if let Some(problem) = self.key_problem(key) {
                 return Err(Error::config(
                     "key",
                     format!(
@@ -155,12 +150,34 @@ impl Uploader {
         )
     }
 
-    /// A temporary link for viewing an uploaded (private) object: a presigned GET.
+    /// What is wrong with `key` as one of this workstation's objects: outside the prefix, a
+    /// path S3 or a URL would read otherwise, or too long.
+    fn key_problem(&self, key: &str) -> Option<&'static str> {
+        match key.strip_prefix(self.config.s3.prefix.as_str()) {
+            Some(below) => crate::naming::path_problem(below),
+            None => Some("is not under the prefix"),
+        }
+        .or((key.len() > 1024).then_some("is longer than S3's 1,024 bytes"))
+    }
+
+    /// A temporary link for viewing an uploaded (private) object: a presigned GET. Only keys
+    /// under the prefix are signed: the page asks by key, and direct mode's keys could read
+    /// anything else in the bucket.
     pub async fn view_link(
         &self,
         key: &str,
         expires_in: Duration,
     ) -> std::result::Result<crate::transport::Presigned, TransportError> {
+        if let Some(problem) = self.key_problem(key) {
+            return Err(TransportError::new(
+                crate::transport::ErrorKind::Permanent,
+                format!(
+                    "`{}` {problem} (keys live under the prefix `{}`); no link was made",
+                    key.escape_debug(),
+                    self.config.s3.prefix
+                ),
+            ));
+        }
         self.transport.view_link(key, expires_in).await
     }
 

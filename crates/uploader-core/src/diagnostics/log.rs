@@ -41,7 +41,7 @@ pub fn log_dir() -> Option<PathBuf> {
 /// Sends this process's events to `<dir>/<program>.<date>.log`. Once per process: a second
 /// call is an error, as is a folder that cannot be made.
 pub fn init(dir: &Path, program: &str) -> Result<LogGuard, String> {
-    std::fs::create_dir_all(dir)
+    crate::private::create_dir(dir)
         .map_err(|e| format!("cannot create the log folder {}: {e}", dir.display()))?;
     let appender = RollingFileAppender::builder()
         .rotation(Rotation::DAILY)

@@ -4,6 +4,8 @@
 
 mod bundle;
 mod log;
+mod scrub;
 
 pub use bundle::{bundle_folder, redact, support_bundle_unopened, utc_stamp};
 pub use log::{ENV_LOG, ENV_LOG_DIR, LogGuard, init, log_dir, recent_lines};
+pub use scrub::without_signatures;

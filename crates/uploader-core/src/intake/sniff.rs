@@ -60,7 +60,8 @@ pub fn sniff(head: &[u8]) -> Option<SourceFormat> {
 /// [`sniff`] on the file's first bytes; `None` also for a file that cannot be read.
 pub fn sniff_file(path: &Path) -> Option<SourceFormat> {
     let mut head = [0u8; 16];
-    let mut file = std::fs::File::open(path).ok()?;
+    // A FIFO or a device is no photo, and reading one could block or never end.
+    let mut file = crate::source::open(path).ok()?;
     let mut filled = 0;
     while filled < head.len() {
         match file.read(&mut head[filled..]) {

@@ -43,28 +43,12 @@ pub struct Decoded {
     pub exif_orientation: u16,
 }
 
-/// Reads the file at `path`, refusing an empty or oversized one before reading it.
+/// Reads the file at `path` if it is a regular file within the size limit; never more than
+/// the limit and one byte, whatever the file does meanwhile.
 pub fn read_limited(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    let fail = |reason: String| Error::Image {
+    crate::source::read_limited(path, limits.max_file_bytes).map_err(|reason| Error::Image {
         path: path.to_path_buf(),
         reason,
-    };
-    let len = std::fs::metadata(path)
-        .map_err(|e| fail(format!("cannot open: {e}")))?
-        .len();
-    if let Some(reason) = too_large(len, limits) {
-        return Err(fail(reason));
-    }
-    std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
-}
-
-fn too_large(len: u64, limits: &Limits) -> Option<String> {
-    (len > limits.max_file_bytes).then(|| {
-        format!(
-            "the file is {} MB, over the {} MB limit",
-            len / 1_000_000,
-            limits.max_file_bytes / 1_000_000
-        )
     })
 }
 
@@ -106,8 +90,8 @@ pub fn decode_bytes(path: &Path, bytes: &[u8], limits: &Limits, wants: &Wants) -
     if bytes.is_empty() {
         return Err(fail("the file is empty".into()));
     }
-    if let Some(reason) = too_large(bytes.len() as u64, limits) {
-        return Err(fail(reason));
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(fail(crate::source::too_large(limits.max_file_bytes)));
     }
 
     if is_heif(bytes) {

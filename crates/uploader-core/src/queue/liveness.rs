@@ -34,7 +34,7 @@ impl OwnerLock {
     /// Locks `owner`'s file in `data_dir`.
     pub fn take(data_dir: &Path, owner: &str) -> Result<Self> {
         let dir = folder(data_dir);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        crate::private::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         let made = dir.join(format!("{}{BEING_MADE}", file_name(owner)));
         let file = File::options()
             .create(true)

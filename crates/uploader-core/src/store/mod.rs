@@ -88,12 +88,13 @@ impl Store {
             source,
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            crate::private::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         }
         // Processes that open the folder at once set it up one after the other: a new
         // database is not in WAL mode yet, and there SQLite answers "busy" at once, without
         // waiting, to a second process that would change the journal mode or the schema.
         let _opening = opening_lock(path)?;
+        crate::private::prepare_database(path).map_err(|e| Error::io(path, e))?;
         let mut conn = Connection::open(path).map_err(wrap)?;
         // First: everything after it may meet another process opening the same file.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(wrap)?;

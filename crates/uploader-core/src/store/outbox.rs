@@ -736,11 +736,12 @@ mod tests {
 
     #[tokio::test]
     async fn table_of_whole_request_failures() {
-        // (error kind, attempts counted, state after)
+        // (error kind, attempts counted, state after): a request failed as a whole by a
+        // server that cannot be reached, fails or throttles is an outage, and costs nothing.
         let cases = [
             (ErrorKind::Network, 0, OutboxState::Pending),
-            (ErrorKind::Server, 1, OutboxState::Pending),
-            (ErrorKind::Throttled, 1, OutboxState::Pending),
+            (ErrorKind::Server, 0, OutboxState::Pending),
+            (ErrorKind::Throttled, 0, OutboxState::Pending),
             (ErrorKind::Permanent, 1, OutboxState::Pending),
         ];
         for (kind, attempts, state) in cases {
@@ -751,7 +752,7 @@ mod tests {
             let report = drain_once(&store, &deleter, &*clock, &settings("w"))
                 .await
                 .unwrap();
-            assert_eq!(report.offline, kind == ErrorKind::Network, "{kind:?}");
+            assert_eq!(report.offline, kind.is_unavailable(), "{kind:?}");
             for (_, s, a) in states(&store) {
                 assert_eq!((s, a), (state, attempts), "{kind:?}");
             }

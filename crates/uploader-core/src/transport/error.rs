@@ -1,5 +1,7 @@
 //! What went wrong with a request, in plain words, and what the queue should do about it.
 
+use crate::diagnostics::without_signatures;
+
 /// How the queue reacts to a failed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -30,9 +32,11 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    /// The message loses any URL's query string: an HTTP client's error names the URL it
+    /// failed on, and a presigned one carries its signature there.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            message: message.into(),
+            message: without_signatures(&message.into()),
             kind,
             code: None,
         }
@@ -72,8 +76,9 @@ impl ErrorKind {
     }
 }
 
-/// The error and its sources as one sentence, without Debug dumps or repeats.
-pub(super) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+/// The error and its sources as one sentence, without Debug dumps, repeats or URLs' query
+/// strings.
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(e) = next {
@@ -83,7 +88,7 @@ pub(super) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
         }
         next = e.source();
     }
-    parts.join(": ")
+    without_signatures(&parts.join(": "))
 }
 
 #[cfg(test)]

@@ -82,9 +82,7 @@ pub(super) async fn file_body(range: &FileRange) -> TransportResult<reqwest::Bod
             format!("cannot read {}: {e}", range.path.display()),
         )
     };
-    let mut file = tokio::fs::File::open(&range.path)
-        .await
-        .map_err(unreadable)?;
+    let mut file = tokio::fs::File::from_std(crate::source::open(&range.path).map_err(unreadable)?);
     file.seek(std::io::SeekFrom::Start(range.offset))
         .await
         .map_err(unreadable)?;
@@ -164,6 +162,41 @@ mod tests {
         for (status, text, kind) in cases {
             let e = s3_refused(StatusCode::from_u16(status).unwrap(), &text);
             assert_eq!(e.kind, kind, "{status} {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_presigned_request_names_the_url_without_its_signature() {
+        // A port just bound and closed again: the request is refused at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!(
+            "http://127.0.0.1:{port}/bucket/products/SKU1/a.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAEXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Security-Token=FwoGZXIvYXdz&X-Amz-Signature=0123456789abcdef"
+        );
+        let sent = reqwest::Client::new().put(&url).body("x").send().await;
+        assert!(sent.is_err(), "nothing listens on {port}");
+        let error = s3_answer(sent).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Network);
+        assert!(
+            error
+                .message
+                .contains(&format!("127.0.0.1:{port}/bucket/products/SKU1/a.jpg")),
+            "{}",
+            error.message
+        );
+        for secret in [
+            "X-Amz",
+            "AKIAEXAMPLE",
+            "FwoGZXIvYXdz",
+            "0123456789abcdef",
+            "?",
+        ] {
+            assert!(!error.message.contains(secret), "{}", error.message);
         }
     }
 

@@ -21,6 +21,7 @@ use bytes::Bytes;
 pub use backend::Backend;
 pub use companion::Companion;
 pub use credentials::{CredentialStatus, mask};
+pub(crate) use error::causes;
 pub use error::{ErrorKind, TransportError};
 pub(crate) use http::s3_refused;
 pub use presign::{PresignPut, Presigned};
