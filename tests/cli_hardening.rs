@@ -81,7 +81,8 @@ async fn no_signed_url_reaches_job_errors_the_database_the_log_or_the_support_bu
     let (code, report) = run_json(
         ws.uploader_via(backend.env())
             .env("CATALOG_UPLOADER_LOG_DIR", &logs)
-            .args(["upload", "--json"])
+            // The bucket does not answer the backend either: the queue waits offline.
+            .args(["upload", "--json", "--offline-timeout", "3"])
             .arg(ws.photos()),
     );
     assert_eq!(code, 1, "{report:#}\n{}", backend.log());

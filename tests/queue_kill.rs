@@ -582,7 +582,7 @@ async fn the_apps_queue_and_two_uploads_share_a_new_data_folder_through_ten_roun
     let server = S3Server::start().await;
     let ws = Workspace::new(CONFIG);
     let mut all = Vec::new();
-    let mut seed: u64 = 0xc0ff_ee;
+    let mut seed: u64 = 0x00c0_ffee;
     let mut killed = 0;
     for round in 0..10u32 {
         // Two new folders each round: distinct files, so every round adds keys.
@@ -643,5 +643,64 @@ async fn the_apps_queue_and_two_uploads_share_a_new_data_folder_through_ten_roun
     assert!(
         killed >= 5,
         "most rounds killed a process mid-work: {killed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_edited_between_a_kill_and_the_resume_is_never_completed_from_mixed_parts() {
+    const SIZE: u64 = 40 << 20;
+    let server = S3Server::start().await;
+    // 6 MB/s and 5 MB parts: a few parts are through when the kill lands.
+    let ws = Workspace::new(CONFIG);
+    let file = ws.photos().join("lookbook.mp4");
+    write_random(&file, SIZE);
+    let as_is = || {
+        let mut cmd = ws.uploader(&server);
+        cmd.args(["upload", "--as-is", "--sku", "M1", "--json"])
+            .arg(&file);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    };
+    let mut child = as_is().spawn().expect("spawn uploader");
+    let started = Instant::now();
+    while progress(&ws).parts < 2 {
+        assert!(child.try_wait().unwrap().is_none(), "it finished first");
+        assert!(started.elapsed() < Duration::from_secs(120), "no part went");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Edited in place at the same size: its first part, already sent, is now other bytes.
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.seek(std::io::SeekFrom::Start(1000)).unwrap();
+        f.write_all(b"retouched").unwrap();
+    }
+    // The interrupted upload resumes: its parts no longer add up to the file.
+    let (code, report) = support::run_json(&mut queue_run(&ws, &server));
+    assert_eq!(code, 1, "{report}");
+    let error = report["files"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("changed while it was being uploaded"),
+        "{error}"
+    );
+    assert!(
+        server.keys().await.is_empty(),
+        "a mixed object was completed"
+    );
+    assert_eq!(
+        server.open_uploads().await,
+        [],
+        "the parts were not abandoned"
+    );
+    // Dropped again, the edited file is a new upload, sent whole.
+    let report = finish(as_is());
+    assert_eq!(report["uploaded"], 1, "{report}");
+    let (bytes, _) = server.get("products/M1/lookbook.mp4").await;
+    let expected = std::fs::read(&file).unwrap();
+    assert!(
+        bytes == expected,
+        "the bucket holds other bytes than the file"
     );
 }

@@ -13,6 +13,7 @@ mod send;
 mod slots;
 mod state;
 mod throttle;
+mod whole;
 
 pub use backoff::Backoff;
 pub use connectivity::Connectivity;

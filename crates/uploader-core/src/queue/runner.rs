@@ -16,7 +16,7 @@ use crate::store::Among;
 use crate::transport::ErrorKind;
 use crate::{Error, Result, Uploader};
 
-/// How often leases that lapsed and uploads of cancelled jobs are looked for.
+/// How often leases that lapsed and uploads of cancelled or failed jobs are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// Timings of the queue; tests shorten them.
@@ -91,7 +91,7 @@ impl Uploader {
                 }
                 self.survive(self.reclaim_from_the_gone());
                 if self.connectivity.is_online() {
-                    self.abort_cancelled().await;
+                    self.abort_abandoned().await;
                 }
             }
             // Read each turn: the settings screen may change it while uploads run.
@@ -172,6 +172,11 @@ impl Uploader {
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             }
         };
+        // Uploads a job failed or was cancelled with in this run's last seconds: not left
+        // for the next run (a CLI run ends here).
+        if self.connectivity.is_online() {
+            self.abort_abandoned().await;
+        }
         // The last word on every batch this run touched, held back or not.
         for batch in self.meter.batches() {
             self.batch_progress_now(batch);
@@ -288,9 +293,9 @@ impl Uploader {
         }
     }
 
-    /// Aborts on the server the multipart uploads that cancelled jobs left open.
-    async fn abort_cancelled(&self) {
-        let Ok(open) = self.store.open_uploads_of_cancelled() else {
+    /// Aborts on the server the multipart uploads that cancelled or failed jobs left open.
+    async fn abort_abandoned(&self) {
+        let Ok(open) = self.store.open_uploads_to_abort() else {
             return;
         };
         for upload in open {

@@ -316,6 +316,7 @@ impl Uploader {
             })??;
             done.insert(record.part_number, record);
         }
+        self.check_whole(job, v, &path, &upload_id, &done).await?;
 
         let parts = done
             .into_values()
@@ -342,6 +343,54 @@ impl Uploader {
                 Err(Failure::Transport(e))
             }
         }
+    }
+
+    /// Before completing: the parts must add up to the file as staged (`whole.rs`). If not,
+    /// the upload is aborted and forgotten: a file that changed fails (retry reads it again),
+    /// and one sent from mixed bytes is sent again from the start.
+    async fn check_whole(
+        &self,
+        job: &JobRecord,
+        v: &VariantRecord,
+        path: &Path,
+        upload_id: &str,
+        parts: &BTreeMap<u32, PartRecord>,
+    ) -> Sent<()> {
+        let mismatch = match super::whole::check(path, &v.sha256, parts).await {
+            Ok(()) => return Ok(()),
+            Err(super::whole::Mismatch::Unreadable(e)) => {
+                return Err(Failure::Transport(TransportError::new(
+                    ErrorKind::Permanent,
+                    format!("cannot read {} again to check it: {e}", path.display()),
+                )));
+            }
+            Err(mismatch) => mismatch,
+        };
+        {
+            let _permit = self.request_slot().await;
+            self.transport
+                .abort_multipart(&v.object_key, upload_id)
+                .await
+                .map_err(Failure::Transport)?;
+        }
+        self.store
+            .set_upload_id(job.id, &self.owner, &v.name, None)?;
+        let (kind, why) = if mismatch == super::whole::Mismatch::FileChanged {
+            (
+                ErrorKind::Permanent,
+                "the file changed while it was being uploaded, so the parts sent were abandoned; retry reads it again",
+            )
+        } else {
+            (
+                ErrorKind::Server,
+                "the parts sent are not the file's bytes (it changed between parts), so they were abandoned and it is sent again",
+            )
+        };
+        tracing::warn!(key = %v.object_key, file = %path.display(), "{why}");
+        Err(Failure::Transport(TransportError::new(
+            kind,
+            format!("{}: {why}", path.display()),
+        )))
     }
 
     /// The multipart upload to continue and the parts the server still has, or a new upload.

@@ -61,7 +61,7 @@ impl Store {
     }
 
     /// Ends every unfinished job of the target. Multipart uploads they left open are listed
-    /// by `open_uploads_of_cancelled` until the server has aborted them.
+    /// by `open_uploads_to_abort` until the server has aborted them.
     pub fn cancel(&self, target: Target) -> Result<Vec<JobRecord>> {
         self.control(target, |tx, ids, now| {
             for id in ids {
@@ -86,13 +86,15 @@ impl Store {
         })
     }
 
-    pub fn open_uploads_of_cancelled(&self) -> Result<Vec<OpenUpload>> {
+    /// Multipart uploads left open by jobs that ended without them: cancelled, or failed (a
+    /// retry starts such an upload afresh), until the server has aborted them.
+    pub fn open_uploads_to_abort(&self) -> Result<Vec<OpenUpload>> {
         Ok(self
             .conn()
             .prepare(
                 "SELECT v.job_id, v.name, v.object_key, v.upload_id FROM variants v
                  JOIN jobs j ON j.id = v.job_id
-                 WHERE j.state = 'cancelled' AND v.upload_id IS NOT NULL ORDER BY v.job_id",
+                 WHERE j.state IN ('cancelled', 'failed') AND v.upload_id IS NOT NULL ORDER BY v.job_id",
             )?
             .query_map([], |r| {
                 Ok(OpenUpload {
@@ -239,39 +241,45 @@ mod tests {
     }
 
     #[test]
-    fn cancelled_multipart_uploads_are_listed_until_aborted() {
-        let (_d, store, _c) = store();
-        let job = enqueue(&store, &["a"]).remove(0);
-        store.claim("w", JobState::Queued, TTL).unwrap().unwrap();
-        let variant = crate::store::VariantRecord {
-            name: "original".into(),
-            object_key: "products/SKU/a.jpg".into(),
-            content_type: "image/jpeg".into(),
-            width: 1,
-            height: 1,
-            bytes: 10,
-            sha256: "0".repeat(64),
-            staged_path: None,
-            uploaded: false,
-            attempted: false,
-            upload_id: None,
-            etag: None,
-            object_id: None,
-        };
-        store.stage(job.id, "w", &[variant], &[], None).unwrap();
-        store.claim("w", JobState::Staged, TTL).unwrap().unwrap();
-        store
-            .set_upload_id(job.id, "w", "original", Some("u1"))
-            .unwrap();
-        store.cancel(Target::Batch(job.batch_id)).unwrap();
-        let open = store.open_uploads_of_cancelled().unwrap();
-        assert_eq!(open.len(), 1);
-        assert_eq!(
-            (open[0].key.as_str(), open[0].upload_id.as_str()),
-            ("products/SKU/a.jpg", "u1")
-        );
-        store.upload_aborted(&open[0]).unwrap();
-        assert!(store.open_uploads_of_cancelled().unwrap().is_empty());
+    fn multipart_uploads_of_cancelled_and_failed_jobs_are_listed_until_aborted() {
+        for cancelled in [true, false] {
+            let (_d, store, _c) = store();
+            let job = enqueue(&store, &["a"]).remove(0);
+            store.claim("w", JobState::Queued, TTL).unwrap().unwrap();
+            let variant = crate::store::VariantRecord {
+                name: "original".into(),
+                object_key: "products/SKU/a.jpg".into(),
+                content_type: "image/jpeg".into(),
+                width: 1,
+                height: 1,
+                bytes: 10,
+                sha256: "0".repeat(64),
+                staged_path: None,
+                uploaded: false,
+                attempted: false,
+                upload_id: None,
+                etag: None,
+                object_id: None,
+            };
+            store.stage(job.id, "w", &[variant], &[], None).unwrap();
+            store.claim("w", JobState::Staged, TTL).unwrap().unwrap();
+            store
+                .set_upload_id(job.id, "w", "original", Some("u1"))
+                .unwrap();
+            if cancelled {
+                store.cancel(Target::Batch(job.batch_id)).unwrap();
+            } else {
+                store.fail(job.id, "w", "refused").unwrap();
+            }
+            let open = store.open_uploads_to_abort().unwrap();
+            assert_eq!(open.len(), 1);
+            assert_eq!(
+                (open[0].key.as_str(), open[0].upload_id.as_str()),
+                ("products/SKU/a.jpg", "u1")
+            );
+            store.upload_aborted(&open[0]).unwrap();
+            assert!(store.open_uploads_to_abort().unwrap().is_empty());
+        }
     }
 
     #[test]

@@ -11,6 +11,10 @@ use crate::queue::JobState;
 use crate::store::JobRecord;
 use crate::{Error, Result};
 
+/// No backoff is longer (the longest is 5 min, 20 for SlowDown): a job due later than this was
+/// scheduled by a clock set ahead and since put right, and is due now rather than stranded.
+const LONGEST_WAIT_MS: Millis = 30 * 60 * 1000;
+
 /// Renders that end with no outcome before the job fails (see `reclaim`).
 pub const INTERRUPTIONS_BEFORE_FAILING: u32 = 3;
 
@@ -91,10 +95,11 @@ impl Store {
         let id: Option<i64> = tx
             .one(
                 "SELECT j.id FROM jobs j JOIN batches b ON b.id = j.batch_id
-                 WHERE j.state = ?1 AND j.next_attempt_at <= ?2 AND NOT j.paused AND NOT b.paused
+                 WHERE j.state = ?1 AND (j.next_attempt_at <= ?2 OR j.next_attempt_at > ?2 + ?4)
+                   AND NOT j.paused AND NOT b.paused
                    AND (?3 OR j.interruptions = 0)
                  ORDER BY j.next_attempt_at, j.id LIMIT 1",
-                params![from.as_str(), now, among == Among::All],
+                params![from.as_str(), now, among == Among::All, LONGEST_WAIT_MS],
                 |r| r.get(0),
             )
             .optional()?;
@@ -421,15 +426,17 @@ impl Store {
 
     /// What is left to do, for the scheduler's loop.
     pub fn outstanding(&self) -> Result<Outstanding> {
+        let now = self.clock.now_ms();
         let conn = self.conn();
         let (queued, staged, next_due, leased) = conn.one(
             "SELECT
                COUNT(*) FILTER (WHERE j.state = 'queued' AND NOT j.paused AND NOT b.paused),
                COUNT(*) FILTER (WHERE j.state = 'staged' AND NOT j.paused AND NOT b.paused),
-               MIN(j.next_attempt_at) FILTER (WHERE j.state IN ('queued', 'staged') AND NOT j.paused AND NOT b.paused),
+               MIN(CASE WHEN j.next_attempt_at > ?1 + ?2 THEN ?1 ELSE j.next_attempt_at END)
+                 FILTER (WHERE j.state IN ('queued', 'staged') AND NOT j.paused AND NOT b.paused),
                COUNT(*) FILTER (WHERE j.state IN ('processing', 'uploading'))
              FROM jobs j JOIN batches b ON b.id = j.batch_id",
-            [],
+            params![now, LONGEST_WAIT_MS],
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -910,6 +917,21 @@ mod tests {
         }
         let b = store.job(b.id).unwrap();
         assert_eq!((b.state, b.interruptions), (JobState::Staged, 0));
+    }
+
+    #[test]
+    fn a_backoff_set_by_a_clock_far_ahead_does_not_strand_the_job() {
+        let (_d, store, _c) = store();
+        let jobs = enqueue(&store, &["a"]);
+        store.claim("w", JobState::Queued, TTL).unwrap().unwrap();
+        // The clock was a year ahead when the backoff was set, and has since been put right.
+        let year = 365 * 24 * 3_600_000;
+        store
+            .retry_later(jobs[0].id, "w", "boom", store.now_ms() + year + 1_000)
+            .unwrap();
+        assert_eq!(store.outstanding().unwrap().next_due, Some(store.now_ms()));
+        let job = store.claim("w", JobState::Queued, TTL).unwrap();
+        assert_eq!(job.map(|j| j.id), Some(jobs[0].id));
     }
 
     #[test]
