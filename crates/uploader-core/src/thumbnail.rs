@@ -15,7 +15,14 @@ pub struct Thumbnails {
     recipe: std::sync::Arc<Recipe>,
     /// For uploaded objects, fetched through presigned GETs.
     http: std::sync::OnceLock<reqwest::Client>,
+    /// The most the cache may hold on disk; the least recently used go first.
+    budget: u64,
+    /// Bytes written since the cache was last measured.
+    written: std::sync::atomic::AtomicU64,
 }
+
+/// What the preview cache may hold: about ten thousand previews.
+pub const CACHE_BUDGET: u64 = 256 << 20;
 
 /// An uploaded object's preview larger than this is not fetched.
 const MAX_OBJECT_BYTES: usize = 50 << 20;
@@ -43,6 +50,55 @@ impl Thumbnails {
             dir,
             recipe: std::sync::Arc::new(recipe),
             http: std::sync::OnceLock::new(),
+            budget: CACHE_BUDGET,
+            // The first preview written measures the cache: it may be left over-full.
+            written: std::sync::atomic::AtomicU64::new(CACHE_BUDGET),
+        }
+    }
+
+    /// The same cache with room for `budget` bytes.
+    pub fn with_budget(mut self, budget: u64) -> Self {
+        self.budget = budget;
+        self.written = std::sync::atomic::AtomicU64::new(budget);
+        self
+    }
+
+    /// A cached preview, marked as used now (so trimming keeps it).
+    fn cached(path: &Path) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(path).ok()?;
+        if let Ok(file) = std::fs::File::options().append(true).open(path) {
+            let _ = file.set_modified(std::time::SystemTime::now());
+        }
+        Some(bytes)
+    }
+
+    /// Removes the least recently used previews until the cache is within 80% of its budget.
+    /// Measured after every tenth of the budget written, not at every write: a listing of ten
+    /// thousand files is not free.
+    fn trim(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                let used = meta.modified().ok()?;
+                meta.is_file().then(|| (used, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+        if total <= self.budget {
+            return;
+        }
+        files.sort();
+        for (_, len, path) in files {
+            if total <= self.budget / 10 * 8 {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
         }
     }
 
@@ -59,7 +115,7 @@ impl Thumbnails {
             format!("{}\n{}\n{mtime}", path.to_string_lossy(), meta.len()).as_bytes(),
         );
         let cached = self.dir.join(format!("{}.jpg", &id[..32]));
-        if let Ok(bytes) = std::fs::read(&cached) {
+        if let Some(bytes) = Self::cached(&cached) {
             return Ok(bytes);
         }
         let bytes = pipeline::read_limited(path, &self.recipe.limits)?;
@@ -75,6 +131,15 @@ impl Thumbnails {
             if crate::private::write(&partial, preview).is_ok() {
                 let _ = std::fs::rename(&partial, cached);
             }
+        }
+        use std::sync::atomic::Ordering;
+        let written = self
+            .written
+            .fetch_add(preview.len() as u64, Ordering::Relaxed)
+            + preview.len() as u64;
+        if written >= self.budget / 10 {
+            self.written.store(0, Ordering::Relaxed);
+            self.trim();
         }
     }
 
@@ -107,7 +172,7 @@ impl crate::Uploader {
             .ok_or_else(|| format!("`{key}` is not an uploaded object"))?;
         let thumbs = &self.thumbnails;
         let cached = thumbs.object_entry(&sha256);
-        if let Ok(bytes) = std::fs::read(&cached) {
+        if let Some(bytes) = Thumbnails::cached(&cached) {
             return Ok(bytes);
         }
         let link = self
@@ -179,6 +244,36 @@ mod tests {
         photo(dir.path(), "a.png", 600, 1200);
         let renewed = image::load_from_memory(&thumbs.of_file(&source).unwrap()).unwrap();
         assert_eq!((renewed.width(), renewed.height()), (EDGE / 2, EDGE));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget_and_keeps_what_was_used_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let thumbs = Thumbnails::new(cache.clone(), &Config::default()).with_budget(40_000);
+        let size = |dir: &Path| -> u64 {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().len())
+                .sum()
+        };
+        let first = photo(dir.path(), "first.png", 300, 200);
+        let kept = thumbs.of_file(&first).unwrap();
+        for n in 0..40 {
+            let path = photo(dir.path(), &format!("p{n}.png"), 300 + n, 200);
+            thumbs.of_file(&path).unwrap();
+            // The first is looked at all along: it is the last to go.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            assert_eq!(thumbs.of_file(&first).unwrap(), kept);
+            assert!(
+                size(&cache) <= 40_000 + 4_000 + 2 * kept.len() as u64,
+                "{}",
+                size(&cache)
+            );
+        }
+        let names: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+        assert!(names.len() < 41, "nothing was removed");
+        assert!(size(&cache) <= 40_000 + 4_000 + 2 * kept.len() as u64);
     }
 
     #[test]

@@ -1091,6 +1091,15 @@ mod tests {
     }
 
     /// An upstream that echoes every connection back until it half-closes.
+    /// Everything the proxy sends back until it closes, as text.
+    async fn answer_text(client: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        within("the answer", client.read_to_end(&mut answer))
+            .await
+            .unwrap();
+        String::from_utf8(answer).unwrap()
+    }
+
     async fn echo_upstream() -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -1310,11 +1319,7 @@ mod tests {
         client.write_all(head.as_bytes()).await.unwrap();
         // The proxy reads the whole request before it answers.
         client.write_all(&body).await.unwrap();
-        let mut answer = Vec::new();
-        within("the answer", client.read_to_end(&mut answer))
-            .await
-            .unwrap();
-        let answer = String::from_utf8(answer).unwrap();
+        let answer = answer_text(&mut client).await;
         let (head, body) = answer.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 503 Slow Down\r\n"), "{head}");
         assert!(head.contains("\r\nContent-Type: application/xml"), "{head}");
@@ -1330,6 +1335,67 @@ mod tests {
         assert_eq!(proxy.slow_downs(), 1);
         assert_eq!(proxy.requests(), 1);
         assert_eq!(proxy.bytes_up(), 0, "nothing reaches the server");
+    }
+
+    #[tokio::test]
+    async fn a_bad_gateway_is_an_html_page_and_a_forbidden_head_has_no_body() {
+        // (faults, request, status line, content type, body)
+        let cases = [
+            (
+                Faults {
+                    bad_gateway: 1.0,
+                    ..Faults::default()
+                },
+                "GET /bucket/key HTTP/1.1\r\nHost: s3\r\n\r\n",
+                "HTTP/1.1 502 Bad Gateway\r\n",
+                "text/html",
+                BAD_GATEWAY_BODY,
+            ),
+            (
+                Faults {
+                    forbid_head: true,
+                    ..Faults::default()
+                },
+                "HEAD /bucket/key HTTP/1.1\r\nHost: s3\r\n\r\n",
+                "HTTP/1.1 403 Forbidden\r\n",
+                "application/xml",
+                "",
+            ),
+        ];
+        for (faults, request, status, kind, expected) in cases {
+            let proxy = FaultProxy::start(echo_upstream().await, faults)
+                .await
+                .unwrap();
+            let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+            client.write_all(request.as_bytes()).await.unwrap();
+            let answer = answer_text(&mut client).await;
+            let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+            assert!(head.starts_with(status), "{head}");
+            assert!(
+                head.contains(&format!("\r\nContent-Type: {kind}")),
+                "{head}"
+            );
+            assert_eq!(body, expected);
+            assert_eq!(proxy.bytes_up(), 0, "nothing reaches the server");
+        }
+        // Only HEADs are refused.
+        let proxy = FaultProxy::start(
+            echo_upstream().await,
+            Faults {
+                forbid_head: true,
+                ..Faults::default()
+            },
+        )
+        .await
+        .unwrap();
+        let mut client = TcpStream::connect(proxy.addr()).await.unwrap();
+        client
+            .write_all(b"GET /bucket/key HTTP/1.1\r\nHost: s3\r\n\r\n")
+            .await
+            .unwrap();
+        client.shutdown().await.unwrap();
+        let answer = answer_text(&mut client).await;
+        assert!(answer.starts_with("GET /bucket/key"), "{answer}");
     }
 
     #[tokio::test]

@@ -153,7 +153,7 @@ mod tests {
     }
 
     #[test]
-    fn the_database_runs_in_wal_mode() {
+    fn the_database_runs_in_wal_mode_and_syncs_every_commit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite3"), Arc::new(SystemClock)).unwrap();
         let mode: String = store
@@ -161,6 +161,13 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        // FULL (2): a commit is on disk when it returns, so a power cut keeps what the user
+        // was told is queued; NORMAL (1) may roll the last commits back.
+        let synchronous: i64 = store
+            .conn()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(synchronous, 2);
     }
 
     /// A new database with batch 1 in it, for inserting jobs by hand.
