@@ -648,7 +648,8 @@ async fn the_apps_queue_and_two_uploads_share_a_new_data_folder_through_ten_roun
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_edited_between_a_kill_and_the_resume_is_never_completed_from_mixed_parts() {
-    const SIZE: u64 = 40 << 20;
+    // Sixteen 5 MB parts, at most eight in flight: some are always left when the kill lands.
+    const SIZE: u64 = 80 << 20;
     let server = S3Server::start().await;
     // 6 MB/s and 5 MB parts: a few parts are through when the kill lands.
     let ws = Workspace::new(CONFIG);
@@ -670,12 +671,16 @@ async fn a_file_edited_between_a_kill_and_the_resume_is_never_completed_from_mix
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    // Edited in place at the same size: its first part, already sent, is now other bytes.
+    // Edited in place at the same size, in every part: those sent hold the old bytes, those
+    // left would carry the new ones.
     {
         use std::io::{Seek, Write};
         let mut f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
-        f.seek(std::io::SeekFrom::Start(1000)).unwrap();
-        f.write_all(b"retouched").unwrap();
+        for part in 0..SIZE / (5 << 20) {
+            f.seek(std::io::SeekFrom::Start(part * (5 << 20) + 1000))
+                .unwrap();
+            f.write_all(b"retouched").unwrap();
+        }
     }
     // The interrupted upload resumes: its parts no longer add up to the file.
     let (code, report) = support::run_json(&mut queue_run(&ws, &server));

@@ -13,6 +13,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Size and SHA-256 of a file, read in blocks so memory stays flat whatever its size. A file
 /// that cannot be read is the file's problem, named with its path.
 pub fn hash_file(path: &Path) -> Result<(u64, String)> {
+    hash_file_with_crc32c(path).map(|(size, sha256, _)| (size, sha256))
+}
+
+/// Like [`hash_file`], with the file's CRC32C from the same read (what a multipart upload's
+/// parts must add up to).
+pub fn hash_file_with_crc32c(path: &Path) -> Result<(u64, String, u32)> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| Error::Image {
         path: path.to_path_buf(),
@@ -27,19 +33,25 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         let mut bytes = Vec::with_capacity(size as usize + 1);
         file.read_to_end(&mut bytes).map_err(unreadable)?;
         hasher.update(&bytes);
-        return Ok((bytes.len() as u64, format!("{:x}", hasher.finalize())));
+        return Ok((
+            bytes.len() as u64,
+            format!("{:x}", hasher.finalize()),
+            crc32c::crc32c(&bytes),
+        ));
     }
     let mut buf = vec![0u8; BLOCK as usize];
     let mut total = 0u64;
+    let mut crc = 0u32;
     loop {
         let n = file.read(&mut buf).map_err(unreadable)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
         total += n as u64;
     }
-    Ok((total, format!("{:x}", hasher.finalize())))
+    Ok((total, format!("{:x}", hasher.finalize()), crc))
 }
 
 #[cfg(test)]

@@ -62,12 +62,13 @@ impl Uploader {
     /// checked against its SHA-256 when sent.
     async fn stage_as_is(&self, job: &JobRecord) -> Result<JobRecord> {
         let path = job.source_path.clone();
-        let (bytes, sha256) = tokio::task::spawn_blocking(move || crate::hash::hash_file(&path))
-            .await
-            .map_err(|e| Error::Image {
-                path: job.source_path.clone(),
-                reason: format!("hashing crashed: {e}"),
-            })??;
+        let (bytes, sha256, crc32c) =
+            tokio::task::spawn_blocking(move || crate::hash::hash_file_with_crc32c(&path))
+                .await
+                .map_err(|e| Error::Image {
+                    path: job.source_path.clone(),
+                    reason: format!("hashing crashed: {e}"),
+                })??;
         if bytes == 0 {
             return Err(Error::Image {
                 path: job.source_path.clone(),
@@ -88,6 +89,7 @@ impl Uploader {
             upload_id: None,
             etag: None,
             object_id: None,
+            crc32c: Some(crc32c),
         };
         let source_sha256 = variant.sha256.clone();
         self.store
@@ -126,6 +128,7 @@ impl Uploader {
                     upload_id: None,
                     etag: None,
                     object_id: None,
+                    crc32c: Some(crc32c::crc32c(&r.bytes)),
                 })
             })
             .collect()

@@ -356,7 +356,7 @@ impl Uploader {
         upload_id: &str,
         parts: &BTreeMap<u32, PartRecord>,
     ) -> Sent<()> {
-        let mismatch = match super::whole::check(path, &v.sha256, parts).await {
+        let mismatch = match super::whole::check(path, &v.sha256, v.crc32c, parts).await {
             Ok(()) => return Ok(()),
             Err(super::whole::Mismatch::Unreadable(e)) => {
                 return Err(Failure::Transport(TransportError::new(

@@ -21,14 +21,20 @@ pub(super) enum Mismatch {
     Unreadable(String),
 }
 
-/// Reads the file once (SHA-256 and CRC32C in one pass, in blocks, on a blocking thread) and
-/// compares it with what was staged and with the CRC32C the parts add up to.
+/// Compares the CRC32C the parts add up to with the one taken when the file was staged: equal,
+/// nothing is read. Otherwise (or for a variant staged before CRCs were recorded) the file is
+/// read once (SHA-256 and CRC32C in one pass, in blocks, on a blocking thread) to say which
+/// it is: the file changed, or the parts were sent from other bytes.
 pub(super) async fn check(
     path: &Path,
     staged_sha256: &str,
+    staged_crc32c: Option<u32>,
     parts: &BTreeMap<u32, PartRecord>,
 ) -> Result<(), Mismatch> {
     let sent = parts_crc32c(parts).ok_or(Mismatch::PartsDiffer)?;
+    if staged_crc32c == Some(sent) {
+        return Ok(());
+    }
     let path: PathBuf = path.to_path_buf();
     let (sha256, crc) = tokio::task::spawn_blocking(move || digest(&path))
         .await
@@ -106,28 +112,49 @@ mod tests {
                 .into_iter()
                 .collect()
         };
-        // (parts sent from, the file now, what the check says)
+        // (parts sent from, the file now, what the check says without a CRC taken at staging,
+        // and with one)
         let mixed: BTreeMap<u32, PartRecord> = [part(1, &v2[..11]), part(2, &v1[11..])]
             .into_iter()
             .collect();
         let cases = [
-            ("all parts from the file as staged", split(&v1), &v1, Ok(())),
+            (
+                "all parts from the file as staged",
+                split(&v1),
+                &v1,
+                Ok(()),
+                Ok(()),
+            ),
             (
                 "the first part from an edit since undone",
                 mixed,
                 &v1,
                 Err(Mismatch::PartsDiffer),
+                Err(Mismatch::PartsDiffer),
             ),
+            // With a CRC from staging the parts prove the object is the staged bytes, whole:
+            // the file may change afterwards. Without one, the file itself is the reference.
             (
                 "the file edited after the parts were sent",
                 split(&v1),
                 &v2,
                 Err(Mismatch::FileChanged),
+                Ok(()),
+            ),
+            (
+                "every part sent from the edited file",
+                split(&v2),
+                &v2,
+                Err(Mismatch::FileChanged),
+                Err(Mismatch::FileChanged),
             ),
         ];
-        for (name, parts, now, expected) in cases {
+        for (name, parts, now, without, with) in cases {
             std::fs::write(&path, now).unwrap();
-            assert_eq!(check(&path, &sha_v1, &parts).await, expected, "{name}");
+            for (staged_crc, expected) in [(None, without), (Some(crc32c::crc32c(&v1)), with)] {
+                let found = check(&path, &sha_v1, staged_crc, &parts).await;
+                assert_eq!(found, expected, "{name}, staged CRC {staged_crc:?}");
+            }
         }
     }
 }

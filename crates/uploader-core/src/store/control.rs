@@ -260,6 +260,7 @@ mod tests {
                 upload_id: None,
                 etag: None,
                 object_id: None,
+                crc32c: None,
             };
             store.stage(job.id, "w", &[variant], &[], None).unwrap();
             store.claim("w", JobState::Staged, TTL).unwrap().unwrap();

@@ -75,6 +75,9 @@ pub struct VariantRecord {
     /// This upload's own id, stored with the object (`object-id`); drawn when staged.
     /// `None` only for variants uploaded before uploads had one.
     pub object_id: Option<String>,
+    /// The CRC32C of the whole staged file, when it was staged (`None` if staged before
+    /// this was recorded).
+    pub crc32c: Option<u32>,
 }
 
 /// A batch's files and confirmed bytes, for its progress.
@@ -123,7 +126,7 @@ pub(super) const JOB_COLUMNS: &str = "j.id, j.batch_id, j.source_path, j.sku, j.
     j.bytes_done, j.last_error, j.warnings, j.created_at, j.updated_at, j.as_is, j.interruptions";
 
 const VARIANT_COLUMNS: &str = "job_id, name, object_key, content_type, width, height, bytes, \
-    sha256, staged_path, state, attempted, upload_id, etag, object_id";
+    sha256, staged_path, state, attempted, upload_id, etag, object_id, crc32c";
 
 impl Store {
     /// Records a batch and a job per file, all or none. A file already recorded with the same
@@ -428,6 +431,7 @@ fn variant_row(r: &Row<'_>) -> rusqlite::Result<VariantRecord> {
         upload_id: r.get(11)?,
         etag: r.get(12)?,
         object_id: r.get(13)?,
+        crc32c: r.get(14)?,
     })
 }
 

@@ -176,8 +176,8 @@ impl Store {
                 )?;
                 tx.run(
                     "INSERT INTO variants (job_id, name, object_key, content_type, width, height,
-                                           bytes, sha256, staged_path, state, object_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged', ?10)",
+                                           bytes, sha256, staged_path, state, object_id, crc32c)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'staged', ?10, ?11)",
                     params![
                         id,
                         v.name,
@@ -190,7 +190,8 @@ impl Store {
                         v.staged_path.as_ref().map(|p| p.to_string_lossy()),
                         v.object_id
                             .clone()
-                            .unwrap_or_else(crate::transport::new_object_id)
+                            .unwrap_or_else(crate::transport::new_object_id),
+                        v.crc32c
                     ],
                 )?;
             }
@@ -586,6 +587,7 @@ mod tests {
             upload_id: None,
             etag: None,
             object_id: None,
+            crc32c: None,
         }
     }
 

@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0009_interruptions",
         include_str!("migrations/0009_interruptions.sql"),
     ),
+    (
+        "0010_variant_crc32c",
+        include_str!("migrations/0010_variant_crc32c.sql"),
+    ),
 ];
 
 /// Why the schema could not be brought up to date.

@@ -795,6 +795,7 @@ mod tests {
             upload_id: None,
             etag: None,
             object_id: None,
+            crc32c: None,
         }
     }
 
