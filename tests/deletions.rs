@@ -306,7 +306,7 @@ async fn failing_keys_are_retried_and_one_that_always_fails_ends_out_of_attempts
             .arg(write_keys(&ws, &keys)),
     );
     assert_eq!(code, 0, "{report:#}");
-    assert_eq!(report["sent"]["sent"], 20);
+    assert_eq!(report["sent"]["sent"], 20, "{report:#}\n{}", backend.log());
 
     wait_for("every row settles", Duration::from_secs(60), || {
         let conn = db(&backend);

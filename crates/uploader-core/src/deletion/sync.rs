@@ -4,7 +4,6 @@
 
 use super::{DeletionSink, DeletionStore, DrainReport, DrainSettings, Handoff, Settlement};
 use crate::store::{OutboxState, Store};
-use crate::transport::ErrorKind;
 
 /// Rows per request: well under the backend's body limit even with the longest paths.
 pub const SYNC_BATCH: usize = 250;
@@ -41,7 +40,9 @@ pub async fn sync_once(
     let answer = sink.submit(&handoffs).await;
     let done_at = store.now_ms();
     let settled: Vec<(String, Settlement)> = match answer {
-        Err(e) if e.kind == ErrorKind::Network => {
+        // No answer, or a backend failing or throttling (a deploy, an incident): not these
+        // rows' fault, so they go back with no attempt counted, as in the drain.
+        Err(e) if e.kind.is_unavailable() => {
             DeletionStore::release(store, &settings.owner, &ids)?;
             report.offline = true;
             report.error = Some(e.message);
